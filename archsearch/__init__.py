@@ -1,0 +1,46 @@
+"""archsearch: neural architecture search and design for PyTorch.
+
+The core (spaces, architectures, strategies, results) imports without torch; building and
+evaluating models import it when used.
+"""
+
+from __future__ import annotations
+
+from archsearch.arch import Architecture, InvalidArchitecture
+from archsearch.params import Choice, Float, Int, Param
+from archsearch.registry import (
+    get_space,
+    get_strategy,
+    register_dataset,
+    register_solver,
+    register_space,
+    register_strategy,
+)
+from archsearch.space import Chooser, FunctionSpace, Space, Task
+from archsearch.strategy import Exhausted, Objective, Result, Strategy, Trial
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Architecture",
+    "Choice",
+    "Chooser",
+    "Exhausted",
+    "Float",
+    "FunctionSpace",
+    "Int",
+    "InvalidArchitecture",
+    "Objective",
+    "Param",
+    "Result",
+    "Space",
+    "Strategy",
+    "Task",
+    "Trial",
+    "get_space",
+    "get_strategy",
+    "register_dataset",
+    "register_solver",
+    "register_space",
+    "register_strategy",
+]

@@ -1,0 +1,1 @@
+"""Evaluators (the trainer) and executors (local, Ray Tune)."""

@@ -1,0 +1,1 @@
+"""Search strategies; each module registers one strategy."""

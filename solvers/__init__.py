@@ -1,0 +1,1 @@
+"""Solvers that design networks without training (DeepMAD, compound scaling)."""

@@ -1,0 +1,1 @@
+"""Search spaces shipped with archsearch; each module registers its spaces."""
