@@ -22,8 +22,8 @@ def rec(n: int, acc: float, lat: float, status: str = "ok") -> Record:
 
 def test_journal_appends_and_reads_back(tmp_path):
     run = Run.create(tmp_path, "r1", {"objectives": "accuracy,latency_ms"})
-    for i, (a, l) in enumerate([(0.5, 3.0), (0.9, 5.0), (0.7, 1.0), (math.nan, 1.0)]):
-        run.append(rec(i, a, l))
+    for i, (a, lat) in enumerate([(0.5, 3.0), (0.9, 5.0), (0.7, 1.0), (math.nan, 1.0)]):
+        run.append(rec(i, a, lat))
     run.append(rec(4, 0.99, 0.5, status="failed"))
     records = Run.open(run.path).records()
     assert [r.trial.number for r in records] == [0, 1, 2, 3, 4]
