@@ -59,6 +59,10 @@ class Space(ABC):
         """Analytic ``params``/``flops``/``activations`` without building, or None."""
         return None
 
+    def draw(self, arch: Architecture, out_dir: Any) -> list[Any]:
+        """Write drawings of ``arch`` (PNG/SVG) into ``out_dir``; returns their paths (none by default)."""
+        return []
+
     def complete(
         self, partial: Mapping[str, Value], pick: Callable[[Param, dict[str, Value]], Value]
     ) -> Architecture:
