@@ -106,17 +106,29 @@ def _evaluator(
     evaluator: Callable[..., Any] | None,
     space: Space,
     dataset: Any,
-    data_root: str | None,
+    data_root: str | Path | None,
     epochs: int,
     seed: int,
     trainer_options: dict[str, Any],
+    run_path: Path,
 ) -> Callable[..., Any]:
+    """The caller's evaluator, else the space's own (``Space.evaluator``), else a Trainer."""
     if evaluator is not None:
         return evaluator
     from archsearch.data import Data, load_data
     from archsearch.evaluate.trainer import Trainer
 
     data = dataset if isinstance(dataset, Data) else load_data(dataset, root=data_root)
+    own = space.evaluator(
+        data,
+        epochs=epochs,
+        seed=seed,
+        run_path=run_path,
+        device=trainer_options.get("device", "auto"),
+        trainer_options=trainer_options,
+    )
+    if own is not None:
+        return own
     opts = {"epochs": epochs, "seed": seed, **trainer_options}
     return _construct(Trainer, "trainer", opts, space, data)
 
@@ -243,7 +255,7 @@ def search(
             "executor": executor,
             "executor_options": executor_options,
             "trainer_options": trainer_options,
-            "evaluator": "trainer" if evaluator is None else _qualname(evaluator),
+            "evaluator": "default" if evaluator is None else _qualname(evaluator),
             "versions": _versions(),
         }
         run = Run.create(out, run_id or new_run_id(space_name, strategy_name, seed), config)
@@ -265,7 +277,7 @@ def search(
     try:
         if remaining > 0:
             fn = _evaluator(
-                evaluator, space_obj, dataset, data_root, epochs, seed, trainer_options
+                evaluator, space_obj, dataset, data_root, epochs, seed, trainer_options, run.path
             )
             if progress:
                 best = best_of(records, objs[0])
@@ -299,7 +311,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _check_resumable(cfg: dict[str, Any], space: Any, dataset: Any, evaluator: Any) -> None:
-    if cfg.get("evaluator", "trainer") != "trainer" and evaluator is None:
+    if cfg.get("evaluator", "default") != "default" and evaluator is None:
         raise ValueError(
             f"the run used a custom evaluator ({cfg['evaluator']}); pass evaluator= to resume it"
         )
