@@ -136,6 +136,17 @@ class Trainer:
         **meta: Any,
     ) -> Result:
         """Train ``arch`` and return accuracy, loss and train seconds; failures become failed."""
+        return self.fit(arch, report=report, epochs=epochs)[1]
+
+    def fit(
+        self,
+        arch: Architecture | Mapping[str, Value],
+        *,
+        report: Report | None = None,
+        epochs: int | None = None,
+    ) -> tuple[torch.nn.Module | None, Result]:
+        """Train ``arch``; returns the trained model (None if it could not be built) and the Result."""
+        built: dict[str, torch.nn.Module] = {}
         epochs = self.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -148,7 +159,7 @@ class Trainer:
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
-            epochs_run = self._epochs(arch, device, epochs, cost)
+            epochs_run = self._epochs(arch, device, epochs, cost, built)
             try:
                 while True:
                     try:
@@ -156,18 +167,18 @@ class Trainer:
                     except StopIteration:
                         break
                     except Exception as e:
-                        return self._failure(e, cost, history, device)
+                        return built.get("model"), self._failure(e, cost, history, device)
                     history.append({"epoch": epoch, **metrics})
                     if report is not None:
                         report(epoch, {"accuracy": metrics["accuracy"], "loss": metrics["loss"]})
             finally:
                 epochs_run.close()
         if not history:
-            return Result.failed("no epoch was trained", cost=cost)
+            return built.get("model"), Result.failed("no epoch was trained", cost=cost)
         last = history[-1]
         metrics = {k: v for k, v in last.items() if k != "epoch"}
         metrics["train_seconds"] = time.perf_counter() - start
-        return Result(metrics=metrics, cost=cost, history=history)
+        return built["model"], Result(metrics=metrics, cost=cost, history=history)
 
     def _failure(
         self,
@@ -234,6 +245,7 @@ class Trainer:
         device: torch.device,
         epochs: int,
         cost: dict,
+        built: dict,
     ) -> Iterator[tuple[int, dict[str, float]]]:
         """Build, count and train; yields ``(epoch, validation metrics)`` after each epoch."""
         task = self.data.task
@@ -247,6 +259,7 @@ class Trainer:
         channels_last = channels_last and len(task.input_shape) == 3
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         model = model.to(device=device, memory_format=fmt)
+        built["model"] = model
         tx, ty, vx, vy = self._tensors(device)
         amp_dtype = self._amp_dtype(device)
         n = len(ty)
