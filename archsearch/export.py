@@ -77,7 +77,9 @@ def export_run(
     arch.save(out / "arch.json")
     torch.save(model.state_dict(), out / "state_dict.pt")
     example = data.valid[0][:2].to(torch.float32).contiguous()
-    program = torch.export.export(model, (example,))
+    program = torch.export.export(
+        model, (example,), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},)
+    )
     torch.export.save(program, out / "model.pt2")
     info = {
         "run": str(run.path),

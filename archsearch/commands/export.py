@@ -8,7 +8,8 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``export`` subcommand."""
     p = subparsers.add_parser(
-        "export", help="export a run's best (or chosen) model: arch JSON, torch.export program, weights"
+        "export",
+        help="export a run's best (or chosen) model: arch JSON, torch.export program, weights",
     )
     p.add_argument("run", help="run folder")
     p.add_argument("--trial", type=int, default=None, help="trial number (default: the best)")
