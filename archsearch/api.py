@@ -212,11 +212,22 @@ def search(
     cfg = run.config if run is not None else dict(DEFAULTS)
     if run is not None:
         _check_resumable(cfg, space, dataset, evaluator)
-    space = (
-        cfg["space"] if space is None or (run is not None and isinstance(space, str)) else space
-    )
-    if strategy is None or (run is not None and isinstance(strategy, str)):
-        strategy = cfg["strategy"]
+        # The run's own settings win over new values (a CLI passes its defaults too).
+        for key, given in (("seed", seed), ("epochs", epochs), ("objectives", objectives)):
+            if _differs(key, given, cfg):
+                warnings.warn(
+                    f"resuming {run.path}: keeping its {key} {cfg.get(key)!r}, not {given!r}",
+                    stacklevel=2,
+                )
+        seed, epochs, objectives = None, None, None
+        if isinstance(space, str):
+            space = None
+        if isinstance(strategy, str):
+            strategy = None
+        if isinstance(dataset, str):
+            dataset = None
+    space = cfg["space"] if space is None else space
+    strategy = cfg["strategy"] if strategy is None else strategy
     dataset = (cfg.get("dataset") or "digits") if dataset is None else dataset
     objs = objectives_from(cfg.get("objectives") if objectives is None else objectives)
     seed = int(cfg["seed"] if seed is None else seed)
@@ -229,7 +240,8 @@ def search(
     if run is not None:
         space_options, strategy_options = cfg.get("space_options"), cfg.get("strategy_options")
         trainer_options = cfg.get("trainer_options")
-        executor_options = executor_options or cfg.get("executor_options")
+        if executor_options is None and executor == cfg.get("executor"):
+            executor_options = cfg.get("executor_options")
         data_root = data_root if data_root is not None else cfg.get("data_root")
     space_options, strategy_options = dict(space_options or {}), dict(strategy_options or {})
     trainer_options, executor_options = dict(trainer_options or {}), dict(executor_options or {})
@@ -317,6 +329,14 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "objectives": None,
 }
+
+
+def _differs(key: str, given: Any, cfg: dict[str, Any]) -> bool:
+    if given is None:
+        return False
+    if key == "objectives":
+        return objectives_from(given) != objectives_from(cfg.get(key))
+    return int(given) != cfg.get(key)
 
 
 def _check_resumable(cfg: dict[str, Any], space: Any, dataset: Any, evaluator: Any) -> None:

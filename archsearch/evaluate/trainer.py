@@ -15,6 +15,7 @@ A candidate that raises, diverges (NaN or infinite loss) or runs out of memory b
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -50,6 +51,16 @@ def is_out_of_memory(e: BaseException) -> bool:
     return (bool(oom) and isinstance(e, oom)) or (
         isinstance(e, RuntimeError) and "out of memory" in str(e)
     )
+
+
+def failure_text(e: BaseException) -> str:
+    """The error text of a failed candidate: a short line for OOM and divergence, else the traceback."""
+    if is_out_of_memory(e):
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return f"out of memory: {first}"
+    if isinstance(e, Diverged):
+        return str(e)
+    return "".join(traceback.format_exception(e)).rstrip()
 
 
 class Trainer:
@@ -157,6 +168,7 @@ class Trainer:
         cost: dict[str, float] = {}
         start = time.perf_counter()
         devices = [device.index or 0] if device.type == "cuda" else []
+        failure: str | None = None
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
             epochs_run = self._epochs(arch, device, epochs, cost, built)
@@ -167,35 +179,26 @@ class Trainer:
                     except StopIteration:
                         break
                     except Exception as e:
-                        return built.get("model"), self._failure(e, cost, history, device)
+                        failure = failure_text(e)
+                        break
                     history.append({"epoch": epoch, **metrics})
                     if report is not None:
                         report(epoch, {"accuracy": metrics["accuracy"], "loss": metrics["loss"]})
             finally:
                 epochs_run.close()
+        if failure is not None:
+            built.clear()
+            if device.type == "cuda":
+                # The model and optimizer are gone with the generator: hand their memory back.
+                gc.collect()
+                torch.cuda.empty_cache()
+            return None, Result.failed(failure, cost=cost, history=history)
         if not history:
             return built.get("model"), Result.failed("no epoch was trained", cost=cost)
         last = history[-1]
         metrics = {k: v for k, v in last.items() if k != "epoch"}
         metrics["train_seconds"] = time.perf_counter() - start
         return built["model"], Result(metrics=metrics, cost=cost, history=history)
-
-    def _failure(
-        self,
-        e: Exception,
-        cost: dict[str, float],
-        history: list[dict[str, float]],
-        device: torch.device,
-    ) -> Result:
-        if is_out_of_memory(e):
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            text = f"out of memory: {str(e).strip().splitlines()[0]}"
-        elif isinstance(e, Diverged):
-            text = str(e)
-        else:
-            text = "".join(traceback.format_exception(e)).rstrip()
-        return Result.failed(text, cost=cost, history=history)
 
     def _cost(self, arch: Architecture, model: torch.nn.Module) -> dict[str, float]:
         task = self.data.task
