@@ -32,6 +32,7 @@ from archsearch.params import Choice, Param, Value
 from archsearch.registry import register_space
 from archsearch.space import Space, Task
 
+from ._nasnet_cx import network_cx
 from ._nasnet_plan import (
     COMBINERS,
     CONCAT_RULES,
@@ -40,7 +41,6 @@ from ._nasnet_plan import (
     Block,
     NetPlan,
     input_labels,
-    network_cx,
     plan_network,
 )
 
@@ -54,6 +54,7 @@ __all__ = [
     "GENOTYPES",
     "LAYOUTS",
     "OPS",
+    "PUBLISHED",
     "NASNetConfig",
     "NASNetSpace",
     "cell_blocks",
@@ -239,6 +240,42 @@ GENOTYPES: dict[str, dict[str, Value]] = {"nasnet-a": _NASNET_A}
 """Built-in genotypes. NASNet-B and -C are not expressible here: B uses B = 4 blocks, four cell
 inputs and no concatenation of unused states; both B and C add 'add + layer norm' and
 'add + instance norm' combiners (paper App. B), and their cells exist only as figures."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published NASNet-A model: stacking, input, and the counts the paper reports."""
+
+    name: str
+    config: NASNetConfig
+    resolution: int
+    classes: int
+    params: float
+    mult_adds: float | None = None
+
+
+# Paper Tables 1-3 (trainable params; compute as multiply-adds). ImageNet: the released
+# model's stem has 32 x stem_multiplier filters (mobile 1, large 3).
+PUBLISHED = (
+    Published("cifar10 6@768", NASNetConfig(6, 768), 32, 10, 3.3e6),
+    Published("cifar10 7@2304", NASNetConfig(7, 2304), 32, 10, 27.6e6),
+    Published(
+        "imagenet mobile 4@1056",
+        NASNetConfig(4, 1056, "imagenet", stem_multiplier=1.0),
+        224,
+        1000,
+        5.3e6,
+        564e6,
+    ),
+    Published(
+        "imagenet large 6@4032",
+        NASNetConfig(6, 4032, "imagenet", stem_multiplier=3.0),
+        331,
+        1000,
+        88.9e6,
+        23.8e9,
+    ),
+)
 
 
 def genotype(name: str) -> Architecture:

@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     arch = space.validate(resolve_arch(args.arch, space))
     imagenet = opts.get("layout") == "imagenet"
-    res = args.resolution or (224 if imagenet else 32)
-    classes = args.classes or (1000 if imagenet else 10)
+    res = (224 if imagenet else 32) if args.resolution is None else args.resolution
+    classes = (1000 if imagenet else 10) if args.classes is None else args.classes
     for name, v in (("--resolution", res), ("--classes", classes), ("--channels", args.channels)):
         if v < 1:
             raise ValueError(f"{name} must be >= 1, got {v}")
