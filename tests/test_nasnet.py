@@ -8,11 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from archsearch.arch import Architecture, InvalidArchitecture
-from archsearch.commands import build as build_cmd
-from archsearch.registry import get_space
-from archsearch.space import Task
 from archsearch.spaces._nasnet_plan import concat_states
 from archsearch.spaces.nasnet import (
     OPS,
@@ -24,6 +19,11 @@ from archsearch.spaces.nasnet import (
     genotype,
     nasnet,
 )
+
+from archsearch.arch import Architecture, InvalidArchitecture
+from archsearch.commands import build as build_cmd
+from archsearch.registry import get_space
+from archsearch.space import Task
 
 DIGITS = Task((1, 8, 8), 10)
 
