@@ -179,6 +179,14 @@ class NASNetSpace(Space):
     def complexity(self, arch: Architecture, task: Task) -> dict[str, float]:
         return network_cx(self.plan(arch, task))
 
+    def draw(self, arch: Architecture, out_dir: str | Path) -> list[Path]:
+        """Draw both cells of ``arch`` into ``out_dir`` (``{normal,reduce}_cell.{png,svg}``)."""
+        return [
+            p
+            for which in CELLS
+            for p in draw_cell(arch, which, Path(out_dir) / f"{which}_cell", self.config.concat)
+        ]
+
     def genotype(self, name: str) -> Architecture:
         """A built-in genotype of this space (see :data:`GENOTYPES`)."""
         return genotype(name)

@@ -291,3 +291,13 @@ def test_mobile_counts_against_fvcore_on_a_real_model():
     )
     ops = flops.by_operator()
     assert ops["conv"] + ops["linear"] == space.complexity(genotype("nasnet-a"), task)["flops"]
+
+
+def test_space_draw_hook_writes_both_cells(tmp_path):
+    paths = nasnet().draw(genotype("nasnet-a"), tmp_path)
+    assert sorted(p.name for p in paths) == [
+        "normal_cell.png",
+        "normal_cell.svg",
+        "reduce_cell.png",
+        "reduce_cell.svg",
+    ]
