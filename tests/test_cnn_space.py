@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from archsearch.spaces.cnn import CNNSpec, Stage, build, complexity, decode, encode
+from archsearch.spaces.cnn_zoo import zoo
 
 from archsearch.arch import Architecture, InvalidArchitecture
 from archsearch.registry import get_space
@@ -22,33 +23,12 @@ def regnet(depths, widths, g, se=0.25, stem=32, res=224):
     )
 
 
-EN_B0 = CNNSpec(
-    32,
-    tuple(
-        Stage("mbconv", w, 0, k, s, d, se=0.25, e=e)
-        for w, e, k, s, d in [
-            (16, 1.0, 3, 1, 1),
-            (24, 6.0, 3, 2, 2),
-            (40, 6.0, 5, 2, 2),
-            (80, 6.0, 3, 2, 3),
-            (112, 6.0, 5, 1, 3),
-            (192, 6.0, 5, 2, 4),
-            (320, 6.0, 3, 1, 1),
-        ]
-    ),
-    head_w=1280,
-)
-
-
 @pytest.mark.parametrize(
     "spec, want",
     [
-        (regnet([1, 3, 6, 6], [48, 104, 208, 440], 8), (401_849_056, 4_344_144, 3_892_496)),
-        (
-            regnet([2, 6, 12, 2], [128, 192, 512, 1088], 64),
-            (3_973_301_344, 20_646_656, 12_287_200),
-        ),
-        (EN_B0, (385_825_092, 5_288_548, 6_748_036)),
+        (zoo("regnety-400mf"), (401_849_056, 4_344_144, 3_892_496)),
+        (zoo("regnety-4.0gf"), (3_973_301_344, 20_646_656, 12_287_200)),
+        (zoo("efficientnet-b0"), (385_825_092, 5_288_548, 6_748_036)),
     ],
     ids=["RegNetY-400MF", "RegNetY-4.0GF", "EN-B0"],
 )
@@ -110,7 +90,7 @@ def test_analytic_equals_fvcore_and_built_params(spec):
         assert model(torch.randn(2, *task.input_shape)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("spec", [ORACLE[1], EN_B0, ORACLE[3]])
+@pytest.mark.parametrize("spec", [ORACLE[1], zoo("efficientnet-b0"), ORACLE[3]])
 def test_encode_decode_roundtrip_and_free_validation(spec):
     arch = encode(spec)
     assert arch.space == "cnn" and decode(arch) == spec
@@ -185,5 +165,7 @@ def test_spec_and_space_errors():
         decode({"stages": 1, "stem_w": 8})
     with pytest.raises(InvalidArchitecture, match="stage1: .*must be odd"):
         decode(encode(CNNSpec(8, (st,))).replace(**{"stage1/k": 2}))
+    with pytest.raises(KeyError, match="unknown reference network 'resnet'"):
+        zoo("resnet")
     with pytest.raises(ValueError, match="needs image inputs"):
         build(CNNSpec(8, (st,)), Task((64,), 3))
