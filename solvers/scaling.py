@@ -24,7 +24,8 @@ Extensions beyond pycls (documented in docs/scaling.md): a dense kxk conv (g = 0
 constraint; a bottleneck ratio that is neither an integer nor the reciprocal of one (a DeepMAD
 structure, e.g. b = 40, w = 128) scales b as a width of its own; an mbconv inner width b that is an
 integer multiple of w keeps that ratio, otherwise it scales as a width; NASNet-style networks
-scale cells N like depth, filters F like width and the resolution like resolution.
+scale cells N like depth, filters F like width (to the nearest multiple of 24, since NASNet's
+F = 24 f0 for branch filters f0; at least 24) and the resolution like resolution.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def scale_nasnet(dims: Mapping[str, Any], f: Factors) -> dict[str, Any]:
         )
     out = dict(dims)
     out["cells"] = max(1, round(int(dims["cells"]) * f.d))
-    out["filters"] = round_width(int(dims["filters"]) * f.w)
+    out["filters"] = max(1, round(int(dims["filters"]) * f.w / 24)) * 24
     out["resolution"] = round_resolution(int(dims["resolution"]), f.r)
     return out
 

@@ -230,11 +230,12 @@ def test_mbconv_absolute_inner_width():
 
 
 def test_nasnet_dimensions():
-    dims = {"cells": 6, "filters": 32, "resolution": 32, "other": 1}
+    # dWr at 16x: N x 1.3195, F x 3.0314 (to a multiple of 24, F = 24 f0), r x 1.1487.
+    dims = {"cells": 6, "filters": 96, "resolution": 32, "other": 1}
     out = scale(dims, 16)
-    assert out == {"cells": 8, "filters": 96, "resolution": 36, "other": 1}
-    arch = Architecture("nasnet", {"cells": 6, "filters": 32, "resolution": 32, "op": "sep3"})
-    assert scale(arch, 16).decisions == {"cells": 8, "filters": 96, "resolution": 36, "op": "sep3"}
+    assert out == {"cells": 8, "filters": 288, "resolution": 36, "other": 1}
+    arch = Architecture("nasnet", {"cells": 6, "filters": 96, "resolution": 32, "op": "sep3"})
+    assert scale(arch, 16).decisions == {"cells": 8, "filters": 288, "resolution": 36, "op": "sep3"}
     assert scale(dims, 4, strategy="dr")["cells"] == 12
 
 
