@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archsearch.arch import Architecture
 from archsearch.solvers.scaling import ALPHAS, NAMED, factors, scale_spec
 from archsearch.spaces.cnn import CNNSpec, complexity, decode, encode
 from archsearch.spaces.cnn_zoo import ZOO
+
+from archsearch.arch import Architecture
 
 #: The strategies of ``archsearch scale --compare``, in the paper's order.
 COMPARED = ("w", "dw", "dr", "dwr", "dWr")
@@ -56,7 +57,11 @@ def as_spec(base: Architecture | CNNSpec) -> CNNSpec:
 
 
 def row(
-    base: CNNSpec, factor: float, strategy: str | None = None, alpha: float = 0.8, classes: int = 1000
+    base: CNNSpec,
+    factor: float,
+    strategy: str | None = None,
+    alpha: float = 0.8,
+    classes: int = 1000,
 ) -> dict[str, Any]:
     """One scaled network: strategy, multipliers, structure and complexity (absolute, ratio)."""
     f = factors(factor, strategy, alpha)
@@ -81,8 +86,10 @@ def row(
 
 def describe(spec: CNNSpec) -> str:
     """The spec stage by stage, as a text table."""
-    lines = [f"{'stage':<6} {'block':<10} {'w':>6} {'b':>6} {'k':>2} {'s':>2} {'d':>3} "
-             f"{'g':>5} {'se':>5} {'e':>4}"]
+    lines = [
+        f"{'stage':<6} {'block':<10} {'w':>6} {'b':>6} {'k':>2} {'s':>2} {'d':>3} "
+        f"{'g':>5} {'se':>5} {'e':>4}"
+    ]
     lines.append(f"{'stem':<6} {'conv3x3':<10} {spec.stem_w:>6} {'':>6} {3:>2} {2:>2} {1:>3}")
     for i, st in enumerate(spec.stages, 1):
         lines.append(
@@ -106,8 +113,10 @@ def complexity_table(base: CNNSpec, scaled: CNNSpec, classes: int = 1000) -> str
 
 def compare_table(rows: Sequence[dict[str, Any]]) -> str:
     """Side-by-side table of scaled networks (one line per strategy and factor)."""
-    head = (f"{'strategy':<9} {'s':>4} {'depths':<22} {'widths':<28} {'g':<16} {'res':>4} "
-            f"{'GFLOPs':>15} {'M params':>16} {'M acts':>15}")
+    head = (
+        f"{'strategy':<9} {'s':>4} {'depths':<22} {'widths':<28} {'g':<16} {'res':>4} "
+        f"{'GFLOPs':>15} {'M params':>16} {'M acts':>15}"
+    )
     lines = [head]
     for r in rows:
         lines.append(

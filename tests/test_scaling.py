@@ -235,7 +235,12 @@ def test_nasnet_dimensions():
     out = scale(dims, 16)
     assert out == {"cells": 8, "filters": 288, "resolution": 36, "other": 1}
     arch = Architecture("nasnet", {"cells": 6, "filters": 96, "resolution": 32, "op": "sep3"})
-    assert scale(arch, 16).decisions == {"cells": 8, "filters": 288, "resolution": 36, "op": "sep3"}
+    assert scale(arch, 16).decisions == {
+        "cells": 8,
+        "filters": 288,
+        "resolution": 36,
+        "op": "sep3",
+    }
     assert scale(dims, 4, strategy="dr")["cells"] == 12
 
 

@@ -87,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
 def _banner(args: argparse.Namespace) -> str:
     from archsearch.solvers.scaling import NAMED, alpha_type, factors
 
-    code = alpha_type(args.alpha) if args.strategy is None else NAMED.get(args.strategy, args.strategy)
+    code = (
+        alpha_type(args.alpha)
+        if args.strategy is None
+        else NAMED.get(args.strategy, args.strategy)
+    )
     name = args.strategy or f"alpha={args.alpha:g}"
     f = factors(args.factor, args.strategy, args.alpha)
     return (
