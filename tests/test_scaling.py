@@ -264,3 +264,22 @@ def test_nasnet_dimensions():
 def test_errors(call, err, match):
     with pytest.raises(err, match=match):
         call()
+
+
+def test_benchmark_sweep_exponents():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scaling.py"
+    spec = importlib.util.spec_from_file_location("scaling_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = bench.sweep()
+    for entry in data["bases"].values():
+        fit = {s: st["fitted_exponent"] for s, st in entry["strategies"].items()}
+        assert fit["w"] < fit["dWr"] < fit["dw"] < fit["dwr"] < fit["dr"]
+    en = data["bases"]["efficientnet-b0"]["strategies"]
+    # pycls's scale_model() at 16x on EN-B0: 0.61 (dWr), 0.52 (w), 0.93 (dr).
+    assert [round(en[s]["exponent_at_16"], 2) for s in ("dWr", "w", "dr")] == [0.61, 0.52, 0.93]
+    assert abs(en["dWr"]["fitted_exponent"] - 0.6) < 0.02
+    assert "| dWr | 4 |" in bench.markdown(data)
