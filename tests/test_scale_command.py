@@ -116,6 +116,7 @@ def test_scaling_strategy_in_a_search(tmp_path):
         out=tmp_path,
         space_options={"free": True},
         strategy_options={"base": str(base), "factors": [2]},
+        trainer_options={"threads": 1, "max_steps": 4},
         progress=False,
     )
     records = run.records()
