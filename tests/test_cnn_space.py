@@ -13,6 +13,8 @@ from archsearch.registry import get_space
 from archsearch.space import Task
 from archsearch.testing.conformance import check_space
 
+torch.set_num_threads(1)  # tiny models; threads only contend on a shared CPU
+
 
 def regnet(depths, widths, g, se=0.25, stem=32, res=224):
     """A RegNet-style spec (bottleneck multiplier 1)."""

@@ -22,6 +22,8 @@ from archsearch.results import Record, Run
 from archsearch.space import Space, Task
 from archsearch.strategy import Exhausted, Result, Trial
 
+torch.set_num_threads(1)  # tiny models; threads only contend on a shared CPU
+
 
 def cli(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="archsearch")
