@@ -116,15 +116,15 @@ class Surrogate:
         seed: int = 0,
     ) -> None:
         if kind not in SURROGATES:
-            raise ValueError(f"surrogate {kind!r} is not known; expected one of {', '.join(SURROGATES)}")
+            raise ValueError(
+                f"surrogate {kind!r} is not known; expected one of {', '.join(SURROGATES)}"
+            )
         self.kind, self.trees, self.seed = kind, int(trees), int(seed)
         self.alpha = alpha if alpha is not None else (1000.0 if kind == "ngram" else 1.0)
         self.features: Any = NgramFeatures() if kind == "ngram" else DecisionFeatures()
         self.model: Any = None
 
-    def fit(
-        self, archs: Sequence[Architecture], y: np.ndarray, params: dict[str, Param]
-    ) -> None:
+    def fit(self, archs: Sequence[Architecture], y: np.ndarray, params: dict[str, Param]) -> None:
         """Refit on the evaluated architectures and their (oriented) scores."""
         self.features.fit(archs, params)
         X = self.features.transform(archs, params)

@@ -14,9 +14,10 @@ BN-ReLU, global average pooling and a linear classifier. ``nor_conv_kxk`` is ReL
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archsearch.arch import Architecture
 from archsearch.params import Choice, Param, Value
@@ -56,10 +57,17 @@ class NB201Space(Space):
 
     name = "nb201"
 
-    def __init__(self, C: int = 16, N: int = 5) -> None:
+    def __init__(self, C: int = 16, N: int = 5, table: str | None = None) -> None:
         if C < 1 or N < 1:
             raise ValueError(f"NB201 needs C >= 1 and N >= 1, got C={C}, N={N}")
-        self.C, self.N = int(C), int(N)
+        self.C, self.N, self.table = int(C), int(N), table
+
+    def evaluator(self, data: Any, **options: Any) -> Any:
+        """The table lookup when a table is set (``table=`` or ``ARCHSEARCH_NB201_TABLE``), else None."""
+        from archsearch.evaluate.table import ENV_VAR, TableEvaluator
+
+        path = self.table or os.environ.get(ENV_VAR)
+        return TableEvaluator(path) if path else None
 
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
         k = len(partial)
@@ -73,6 +81,10 @@ class NB201Space(Space):
 
 
 @register_space("nb201", description="NAS-Bench-201 cell: 6 edges x 5 ops (table lookups)")
-def nb201(C: int = 16, N: int = 5) -> NB201Space:
-    """The NAS-Bench-201 space (``C=16, N=5`` is the benchmark's network; smaller for digits)."""
-    return NB201Space(C=C, N=N)
+def nb201(C: int = 16, N: int = 5, table: str | None = None) -> NB201Space:
+    """The NAS-Bench-201 space (``C=16, N=5`` is the benchmark's network; smaller for digits).
+
+    With ``table`` (a CSV path) or ``ARCHSEARCH_NB201_TABLE`` set, searches look results up in
+    the table instead of training.
+    """
+    return NB201Space(C=C, N=N, table=table)

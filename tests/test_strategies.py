@@ -59,14 +59,15 @@ def drive(strategy, n: int) -> list[Trial]:
 @pytest.mark.parametrize("name", MINE)
 def test_valid_deterministic_restorable(name):
     cls = get_strategy(name)
-    a, b = cls(SPACE, seed=3), cls(SPACE, seed=3)
+    knobs = {"trees": 8} if name == "smbo" else {}
+    a, b = cls(SPACE, seed=3, **knobs), cls(SPACE, seed=3, **knobs)
     ta, tb = drive(a, 16), drive(b, 16)
     assert [t.arch for t in ta] == [t.arch for t in tb]
     for t in ta:
         assert SPACE.validate(t.arch) == t.arch
     # Snapshot, restore, and replay of the journal all continue the same search.
     clone = restore(a.snapshot(), SPACE)
-    replayed = cls(SPACE, seed=3)
+    replayed = cls(SPACE, seed=3, **knobs)
     replayed.replay([(t, objective(t.arch)) for t in ta])
     nxt = [t.arch for t in drive(a, 6)]
     assert [t.arch for t in drive(clone, 6)] == nxt
@@ -86,8 +87,6 @@ def test_accepts_foreign_and_failed_trials(name):
 @pytest.mark.parametrize("name", ["mcts", "evolution", "smbo"])
 def test_avoids_repeats_on_a_small_space(name):
     space = FunctionSpace(lambda c: (c("a", [0, 1, 2]), c("b", [0, 1, 2]), None)[-1], name="s9")
-    s = get_strategy(name)(space, seed=0)
-    keys = [t.arch.key for t in (s.ask() for _ in range(1)) ]
     s2 = get_strategy(name)(space, seed=0)
     keys = []
     for _ in range(9):
@@ -111,7 +110,7 @@ def test_mcts_exhausts_a_finite_space():
 
 
 def test_uct_selection_math():
-    space = FunctionSpace(lambda c: (c("a", ["x", "y"]), None)[-1], name="one")
+    space = FunctionSpace(lambda c: (c("a", ["x", "y"]), c("b", [0, 1, 2]), None)[-1], name="two")
     s = MCTS(space, seed=0, c=0.0, lam=0.0, normalize="minmax", expand="node")
     first = [s.ask() for _ in range(2)]  # both children unvisited: each is tried once
     assert {t.arch["a"] for t in first} == {"x", "y"}
@@ -160,15 +159,27 @@ def test_bisection_chain_lengths(k):
 def test_mcts_discretizes_floats():
     space = FunctionSpace(lambda c: (c.float("lr", 0.0, 1.0), None)[-1], name="f")
     s = MCTS(space, seed=0, float_bins=5)
-    values = {drive(s, 1)[0].arch["lr"] for _ in range(5)}
+    values = set()
+    for _ in range(5):
+        t = s.ask()
+        s.tell(t, Result(metrics={"accuracy": t.arch["lr"]}))
+        values.add(t.arch["lr"])
     assert values == {0.0, 0.25, 0.5, 0.75, 1.0}
 
 
 def test_mutation_recompletes_conditional_space():
     rng = np.random.default_rng(0)
     base = Architecture(
-        "cond", {"depth": 3, "layer0": "conv", "layer1": "pool", "layer2": "skip", "decay": True,
-                 "lr": 0.01, "width": 4},
+        "cond",
+        {
+            "depth": 3,
+            "layer0": "conv",
+            "layer1": "pool",
+            "layer2": "skip",
+            "decay": True,
+            "lr": 0.01,
+            "width": 4,
+        },
     )
     shrunk = grown = 0
     for _ in range(200):
@@ -217,7 +228,9 @@ def test_nsga2_front_is_non_dominated_and_optimal():
 
     front = F[pareto_mask(F)]
     assert not dominance_matrix(front).any()
-    everything = fitness([Architecture("ab", {"a": i, "b": j}) for i in range(10) for j in range(10)])
+    everything = fitness(
+        [Architecture("ab", {"a": i, "b": j}) for i in range(10) for j in range(10)]
+    )
     best = hypervolume(everything, [-1, -1])
     assert hypervolume(front, [-1, -1]) == pytest.approx(best, rel=0.02)
 
@@ -263,8 +276,10 @@ def test_optuna_mapping_and_states():
     assert len(study.trials) == n + 1 and study.trials[-1].value == 0.5
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "cmaes", "qmc"])
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "cmaes", "gp", "qmc"])
 def test_optuna_samplers_run(sampler):
+    if sampler == "cmaes":
+        pytest.importorskip("cmaes")
     s = OptunaStrategy(SPACE, seed=0, sampler=sampler)
     drive(s, 5)
 

@@ -79,7 +79,9 @@ class TableEvaluator:
         from archsearch.spaces.nb201 import arch_str
 
         if arch.space != "nb201":
-            raise ValueError(f"the NAS-Bench-201 table evaluates space 'nb201', not '{arch.space}'")
+            raise ValueError(
+                f"the NAS-Bench-201 table evaluates space 'nb201', not '{arch.space}'"
+            )
         row = self.lookup(arch_str(arch))
         metrics = {k: row[k] for k in ("accuracy", "test_accuracy", "loss")}
         return Result(metrics=metrics, cost={"train_seconds": row["train_seconds"]})

@@ -126,9 +126,13 @@ class MCTS(Strategy):
         if expand not in ("node", "path"):
             raise ValueError(f"expand={expand!r} is not allowed; expected 'node' or 'path'")
         if first_play not in ("inf", "parent"):
-            raise ValueError(f"first_play={first_play!r} is not allowed; expected 'inf' or 'parent'")
+            raise ValueError(
+                f"first_play={first_play!r} is not allowed; expected 'inf' or 'parent'"
+            )
         if normalize not in ("minmax", "rank"):
-            raise ValueError(f"normalize={normalize!r} is not allowed; expected 'minmax' or 'rank'")
+            raise ValueError(
+                f"normalize={normalize!r} is not allowed; expected 'minmax' or 'rank'"
+            )
         self.expand, self.first_play, self.normalize = expand, first_play, normalize
         self.sorted_scores: list[float] = []
         self.c, self.lam, self.bisect = float(c), float(lam), bool(bisect)

@@ -62,11 +62,13 @@ class NSGA2:
         if population < 2:
             raise ValueError(f"population={population} must be >= 2")
         if not (0 <= crossover <= 1 and 0 <= mutation <= 1):
-            raise ValueError(
-                f"crossover={crossover} and mutation={mutation} must lie in [0, 1]"
-            )
+            raise ValueError(f"crossover={crossover} and mutation={mutation} must lie in [0, 1]")
         self.space, self.population = space, int(population)
-        self.crossover, self.mutation, self.retries = float(crossover), float(mutation), int(retries)
+        self.crossover, self.mutation, self.retries = (
+            float(crossover),
+            float(mutation),
+            int(retries),
+        )
 
     def offspring(
         self,
@@ -110,7 +112,9 @@ class NSGA2:
         ``fitness(archs)`` returns an ``(n, m)`` array oriented for maximization (NaN rows are
         dropped). Use :func:`archsearch.pareto.pareto_mask` on the result for the front.
         """
-        archs = list(initial) if initial else [self.space.sample(rng) for _ in range(self.population)]
+        archs = (
+            list(initial) if initial else [self.space.sample(rng) for _ in range(self.population)]
+        )
         F = np.asarray(fitness(archs), dtype=float).reshape(len(archs), -1)
         seen = {a.key for a in archs}
         archs, F = _clean(archs, F)

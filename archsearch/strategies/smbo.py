@@ -31,7 +31,9 @@ from archsearch.surrogates import Surrogate
 from archsearch.variation import mutate
 
 
-@register_strategy("smbo", description="surrogate-ranked candidates (random forest), epsilon-greedy")
+@register_strategy(
+    "smbo", description="surrogate-ranked candidates (random forest), epsilon-greedy"
+)
 class SMBO(Strategy):
     """Model-based search (see the module docstring); ``surrogate`` = forest, ridge or ngram."""
 
@@ -65,8 +67,17 @@ class SMBO(Strategy):
             raise ValueError(f"refit_ratio={refit_ratio} must be >= 0")
         self.model = Surrogate(surrogate, trees=trees, alpha=alpha, seed=seed)
         self.initial, self.epsilon = int(initial), float(epsilon)
-        self.fresh, self.mutants, self.top, self.pool_size = int(fresh), int(mutants), int(top), int(pool)
-        self.refit_warm, self.refit_ratio, self.retries = int(refit_warm), float(refit_ratio), int(retries)
+        self.fresh, self.mutants, self.top, self.pool_size = (
+            int(fresh),
+            int(mutants),
+            int(top),
+            int(pool),
+        )
+        self.refit_warm, self.refit_ratio, self.retries = (
+            int(refit_warm),
+            float(refit_ratio),
+            int(retries),
+        )
         self.archs: list[Architecture] = []
         self.values: list[float | None] = []
         self.seen: set[str] = set()
@@ -159,7 +170,11 @@ class SMBO(Strategy):
             self.preds = np.concatenate([self.preds, self.model.predict(new, self.params)])
         unseen_fresh = [a for a in fresh if a.key not in self.seen]
         if not self.pool or (unseen_fresh and self.rng.random() < self.epsilon):
-            return unseen_fresh[int(self.rng.integers(len(unseen_fresh)))] if unseen_fresh else fresh[0]
+            return (
+                unseen_fresh[int(self.rng.integers(len(unseen_fresh)))]
+                if unseen_fresh
+                else fresh[0]
+            )
         # Dedupe the pool by key, keeping the best-predicted copy, then keep the top ``pool``.
         order = np.argsort(-self.preds, kind="stable")
         picked, kept = None, []
@@ -192,6 +207,8 @@ class NgramSMBO(SMBO):
     """DeepArchitect's SMBO: ridge (alpha 1000) on n-gram counts, 50 random candidates, epsilon 0.25."""
 
     def __init__(self, space: Space, objectives: Any = None, seed: int = 0, **knobs: Any) -> None:
-        for k, v in dict(surrogate="ngram", initial=1, epsilon=0.25, fresh=50, mutants=0, pool=1).items():
+        for k, v in dict(
+            surrogate="ngram", initial=1, epsilon=0.25, fresh=50, mutants=0, pool=1
+        ).items():
             knobs.setdefault(k, v)
         super().__init__(space, objectives, seed, **knobs)
