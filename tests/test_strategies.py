@@ -59,7 +59,7 @@ def drive(strategy, n: int) -> list[Trial]:
 @pytest.mark.parametrize("name", MINE)
 def test_valid_deterministic_restorable(name):
     cls = get_strategy(name)
-    knobs = {"trees": 8} if name == "smbo" else {}
+    knobs = {}
     a, b = cls(SPACE, seed=3, **knobs), cls(SPACE, seed=3, **knobs)
     ta, tb = drive(a, 16), drive(b, 16)
     assert [t.arch for t in ta] == [t.arch for t in tb]
@@ -251,7 +251,7 @@ def test_surrogates_fit_and_rank():
     archs = [SPACE.sample(rng) for _ in range(60)]
     y = np.array([objective(a).value("accuracy") or 0.0 for a in archs])
     params = {p.name: p for a in archs for p in SPACE.params(a)}
-    for kind in ("forest", "ridge", "ngram"):
+    for kind in ("gp", "forest", "ridge", "ngram"):
         m = Surrogate(kind, seed=0)
         m.fit(archs, y, params)
         pred = m.predict(archs, params)
@@ -307,8 +307,8 @@ def test_bad_knobs():
         get_strategy("smbo")(SPACE, fresh=0)
     with pytest.raises(ValueError, match="refit_ratio"):
         get_strategy("smbo")(SPACE, refit_ratio=-1)
-    with pytest.raises(ValueError, match="surrogate 'gp'"):
-        get_strategy("smbo")(SPACE, surrogate="gp")
+    with pytest.raises(ValueError, match="surrogate 'svm'"):
+        get_strategy("smbo")(SPACE, surrogate="svm")
     with pytest.raises(ValueError, match="population=1"):
         NSGA2Strategy(SPACE, population=1)
     with pytest.raises(ValueError, match="crossover="):

@@ -42,7 +42,7 @@ class SMBO(Strategy):
         space: Space,
         objectives: Any = None,
         seed: int = 0,
-        surrogate: str = "forest",
+        surrogate: str = "gp",
         trees: int = 32,
         alpha: float | None = None,
         initial: int = 10,
@@ -164,10 +164,10 @@ class SMBO(Strategy):
         if self._due():
             self._refit()
             self.pool += new
-            self.preds = self.model.predict(self.pool, self.params)
+            self.preds = self.model.acquire(self.pool, self.params)
         else:
             self.pool += new
-            self.preds = np.concatenate([self.preds, self.model.predict(new, self.params)])
+            self.preds = np.concatenate([self.preds, self.model.acquire(new, self.params)])
         unseen_fresh = [a for a in fresh if a.key not in self.seen]
         if not self.pool or (unseen_fresh and self.rng.random() < self.epsilon):
             return (
