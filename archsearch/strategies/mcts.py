@@ -1,0 +1,353 @@
+"""Monte Carlo tree search (UCT) over the space's decision tree, as in DeepArchitect.
+
+After Negrinho and Gordon, "DeepArchitect: Modularly Designing and Automatically Searching
+Neural Architectures" (arXiv 1704.08792, 2017), which uses UCT (Kocsis and Szepesvari, 2006).
+
+Each tree node is a partial architecture; its children are the values of the next open decision
+(``space.next_param``), so conditional spaces need nothing special. Notation: ``N`` is a node's
+visit count, ``n_i`` a child's, ``Q_i`` the child's value: its mean score, and optionally a mix
+``(1 - lam) * mean + lam * max`` of mean and best score (``lam = 0`` is plain UCT). Scores are
+normalized to [0, 1] by the smallest and largest scores seen so far (an affine map, so node
+statistics keep raw sums and are normalized when read); a failed trial counts 0. Selection
+maximizes ``Q_i + c * sqrt(2 ln N / n_i)``; unvisited children come first (in random order).
+One node is added per trial, the rest of the architecture is a uniform random rollout, and the
+score is backed up along the stored part of the path. Floats are discretized with
+``param.grid(float_bins)``.
+
+The restructured variant (``bisect=True``, registered as ``mcts-bisect``) replaces each k-way
+decision by a chain of binary splits of the index interval ``[lo, hi)`` at
+``mid = (lo + hi) // 2`` (between floor and ceil of log2 k levels), so similar values share
+statistics. Fully enumerated subtrees are marked and skipped, and a rollout that repeats an
+architecture already proposed is redrawn (up to ``retries`` times).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+from archsearch.arch import Architecture
+from archsearch.params import Float, Param, Value
+from archsearch.registry import register_strategy
+from archsearch.space import Space
+from archsearch.strategy import Exhausted, Result, Strategy, Trial
+from archsearch.variation import index_of
+
+
+class _Walk:
+    """A position in the decision tree: decisions so far, the open param and its index interval."""
+
+    def __init__(self, owner: MCTS) -> None:
+        self.owner = owner
+        self.partial: dict[str, Value] = {}
+        self._next()
+
+    def _next(self) -> None:
+        self.param: Param | None = self.owner.space.next_param(self.partial)
+        self.lo, self.hi = 0, self.owner._size(self.param) if self.param is not None else 0
+        self._settle()
+
+    def _settle(self) -> None:
+        # Decisions with one value left are made at once: they are not branching points.
+        while self.param is not None and self.hi - self.lo == 1:
+            self.partial[self.param.name] = self.owner._value(self.param, self.lo)
+            self._next_raw()
+
+    def _next_raw(self) -> None:
+        self.param = self.owner.space.next_param(self.partial)
+        self.lo, self.hi = 0, self.owner._size(self.param) if self.param is not None else 0
+
+    @property
+    def width(self) -> int:
+        """Number of actions at this point (0 when the architecture is complete)."""
+        if self.param is None:
+            return 0
+        return 2 if self.owner.bisect else self.hi - self.lo
+
+    def apply(self, action: int) -> None:
+        """Take one branch of the tree."""
+        assert self.param is not None
+        if self.owner.bisect:
+            mid = (self.lo + self.hi) // 2
+            self.lo, self.hi = (self.lo, mid) if action == 0 else (mid, self.hi)
+        else:
+            self.lo, self.hi = action, action + 1
+        self._settle()
+
+    def action_for(self, value: Value) -> int | None:
+        """The branch that leads toward ``value`` of the open decision, or None if off the grid."""
+        assert self.param is not None
+        i = self.owner._index(self.param, value)
+        if i is None or not self.lo <= i < self.hi:
+            return None
+        if self.owner.bisect:
+            return int(i >= (self.lo + self.hi) // 2)
+        return i - self.lo
+
+    def rollout(self, rng: Any) -> dict[str, Value]:
+        """Finish the architecture uniformly at random (on the grid)."""
+        out = dict(self.partial)
+        if self.param is not None:
+            out[self.param.name] = self.owner._value(
+                self.param, self.lo + int(rng.integers(self.hi - self.lo))
+            )
+        own = self.owner
+        while (p := own.space.next_param(out)) is not None:
+            out[p.name] = own._value(p, int(rng.integers(own._size(p))))
+        return out
+
+
+@register_strategy("mcts", description="Monte Carlo tree search (UCT), DeepArchitect style")
+class MCTS(Strategy):
+    """UCT over the decision tree with random rollouts (see the module docstring)."""
+
+    def __init__(
+        self,
+        space: Space,
+        objectives: Any = None,
+        seed: int = 0,
+        c: float = 0.15,
+        lam: float = 0.3,
+        bisect: bool = False,
+        float_bins: int = 8,
+        retries: int = 16,
+        expand: str = "path",
+        first_play: str = "inf",
+        normalize: str = "rank",
+    ) -> None:
+        super().__init__(space, objectives, seed)
+        if c < 0:
+            raise ValueError(f"exploration constant c={c} must be >= 0")
+        if not 0 <= lam <= 1:
+            raise ValueError(f"lam={lam} must lie in [0, 1]")
+        if float_bins < 2:
+            raise ValueError(f"float_bins={float_bins} must be >= 2")
+        if expand not in ("node", "path"):
+            raise ValueError(f"expand={expand!r} is not allowed; expected 'node' or 'path'")
+        if first_play not in ("inf", "parent"):
+            raise ValueError(
+                f"first_play={first_play!r} is not allowed; expected 'inf' or 'parent'"
+            )
+        if normalize not in ("minmax", "rank"):
+            raise ValueError(
+                f"normalize={normalize!r} is not allowed; expected 'minmax' or 'rank'"
+            )
+        self.expand, self.first_play, self.normalize = expand, first_play, normalize
+        self.sorted_scores: list[float] = []
+        self.c, self.lam, self.bisect = float(c), float(lam), bool(bisect)
+        self.float_bins, self.retries = int(float_bins), int(retries)
+        # The tree, stored flat (node ids index these lists) so snapshots never recurse deeply.
+        self.visits: list[int] = [0]
+        self.ok: list[int] = [0]
+        self.total: list[float] = [0.0]
+        self.best: list[float] = [-math.inf]
+        self.children: list[dict[int, int]] = [{}]
+        self.full: list[bool] = [False]
+        self.low, self.high = math.inf, -math.inf
+        self.pending: dict[int, tuple[str, list[int]]] = {}
+        self.seen: set[str] = set()
+        self._grids: dict[Param, list[Value]] = {}
+
+    def attach(self, space: Space) -> None:
+        super().attach(space)
+        self._grids = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_grids"] = {}
+        return state
+
+    # -- values of a param on its grid -------------------------------------------------------
+    def _size(self, p: Param) -> int:
+        return self.float_bins if isinstance(p, Float) else int(p.size)
+
+    def _grid(self, p: Param) -> list[Value]:
+        g = self._grids.get(p)
+        if g is None:
+            g = self._grids[p] = p.grid(self.float_bins)
+        return g
+
+    def _value(self, p: Param, i: int) -> Value:
+        if isinstance(p, Float):
+            return self._grid(p)[i]
+        if hasattr(p, "step"):
+            return p.low + p.step * i  # type: ignore[attr-defined]
+        return p.options[i]  # type: ignore[attr-defined]
+
+    def _index(self, p: Param, value: Value) -> int | None:
+        if isinstance(p, Float):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return None
+            g = self._grid(p)
+            return min(range(len(g)), key=lambda k: abs(g[k] - value))  # type: ignore[operator]
+        if hasattr(p, "step"):
+            if not p.contains(value):
+                return None
+            return (value - p.low) // p.step  # type: ignore[attr-defined,operator]
+        return index_of(list(p.options), value)  # type: ignore[attr-defined]
+
+    # -- tree ------------------------------------------------------------------------------------
+    def _new_node(self) -> int:
+        for lst, v in (
+            (self.visits, 0),
+            (self.ok, 0),
+            (self.total, 0.0),
+            (self.best, -math.inf),
+            (self.full, False),
+        ):
+            lst.append(v)
+        self.children.append({})
+        return len(self.visits) - 1
+
+    def _mean_of(self, i: int) -> float:
+        if self.ok[i] == 0:
+            return 0.0
+        span = self.high - self.low
+        if span <= 0:
+            return self.ok[i] / self.visits[i]
+        return (self.total[i] - self.ok[i] * self.low) / span / self.visits[i]
+
+    def _value_of(self, i: int) -> float:
+        if self.ok[i] == 0:
+            return 0.0
+        span = self.high - self.low
+        if span <= 0:
+            mean, top = self.ok[i] / self.visits[i], 1.0
+        else:
+            mean = (self.total[i] - self.ok[i] * self.low) / span / self.visits[i]
+            top = (self.best[i] - self.low) / span
+        return (1.0 - self.lam) * mean + self.lam * top
+
+    def _select(self, node: int, width: int) -> tuple[int, bool]:
+        """(action, is_new): an unvisited action if any is open, else the UCT maximum."""
+        kids = self.children[node]
+        free = [a for a in range(width) if a not in kids] if len(kids) < width else []
+        if free and (self.first_play == "inf" or not kids):
+            return free[int(self.rng.integers(len(free)))], True
+        log_n = math.log(max(self.visits[node], 1))
+        best_u, best_a = -math.inf, []
+        if free:
+            # First-play urgency: an unvisited child is valued like one visit at the parent's mean.
+            best_u = self._mean_of(node) + self.c * math.sqrt(2.0 * log_n)
+        for a, ch in kids.items():
+            if self.full[ch]:
+                continue
+            u = self._value_of(ch) + self.c * math.sqrt(2.0 * log_n / self.visits[ch])
+            if u > best_u + 1e-12:
+                best_u, best_a = u, [a]
+            elif abs(u - best_u) <= 1e-12:
+                best_a.append(a)
+        if not best_a:
+            return free[int(self.rng.integers(len(free)))], True
+        return best_a[int(self.rng.integers(len(best_a)))], False
+
+    def _mark_full(self, path: list[int], widths: list[int]) -> None:
+        # widths[k] is the number of actions at path[k]; a leaf (width 0) is full once proposed.
+        for node, width in zip(reversed(path), reversed(widths)):
+            kids = self.children[node]
+            if width and (len(kids) < width or not all(self.full[c] for c in kids.values())):
+                return
+            self.full[node] = True
+
+    # -- protocol --------------------------------------------------------------------------------
+    def ask(self) -> Trial:
+        if self.full[0]:
+            raise Exhausted("MCTS has proposed every architecture of the space")
+        walk = _Walk(self)
+        node, path, widths = 0, [0], []
+        while True:
+            width = walk.width
+            widths.append(width)
+            if width == 0:
+                break
+            action, new = self._select(node, width)
+            walk.apply(action)
+            if new:
+                child = self._new_node()
+                self.children[node][action] = child
+                path.append(child)
+                widths.append(walk.width)
+                break
+            node = self.children[node][action]
+            path.append(node)
+        decisions = walk.rollout(self.rng)
+        for _ in range(self.retries):
+            if Architecture(self.space.name, decisions).key not in self.seen:
+                break
+            decisions = walk.rollout(self.rng)
+        if self.expand == "path":
+            while walk.width:
+                action = walk.action_for(decisions[walk.param.name])
+                child = self.children[path[-1]].get(action)
+                if child is None:
+                    child = self.children[path[-1]][action] = self._new_node()
+                walk.apply(action)
+                path.append(child)
+                widths.append(walk.width)
+        if walk.param is None:
+            self._mark_full(path, widths)
+        arch = Architecture(self.space.name, decisions)
+        for i in path:
+            self.visits[i] += 1
+        self.seen.add(arch.key)
+        trial = self._trial(arch)
+        self.pending[trial.number] = (arch.key, path)
+        return trial
+
+    def _path_of(self, arch: Architecture) -> list[int]:
+        """The stored part of the tree path of an architecture proposed elsewhere."""
+        walk, node, path = _Walk(self), 0, [0]
+        decisions = arch.decisions
+        while walk.param is not None and walk.param.name in decisions:
+            action = walk.action_for(decisions[walk.param.name])
+            child = self.children[node].get(action) if action is not None else None
+            if child is None:
+                break
+            walk.apply(action)
+            node = child
+            path.append(node)
+        return path
+
+    def tell(self, trial: Trial, result: Result) -> None:
+        super().tell(trial, result)
+        key = trial.arch.key
+        entry = self.pending.pop(trial.number, None)
+        if entry is not None and entry[0] == key:
+            path = entry[1]
+        else:
+            if entry is not None:
+                for i in entry[1]:
+                    self.visits[i] -= 1
+            path = self._path_of(trial.arch)
+            for i in path:
+                self.visits[i] += 1
+            self.seen.add(key)
+        s = self.score(result)
+        if s is None:
+            return
+        if self.normalize == "rank":
+            # Rank among the scores seen so far (ties count half), already in [0, 1].
+            lo = bisect.bisect_left(self.sorted_scores, s)
+            hi = bisect.bisect_right(self.sorted_scores, s)
+            n = len(self.sorted_scores)
+            bisect.insort(self.sorted_scores, s)
+            s = (lo + 0.5 * (hi - lo)) / n if n else 1.0
+            self.low, self.high = 0.0, 1.0
+        else:
+            self.low, self.high = min(self.low, s), max(self.high, s)
+        for i in path:
+            self.ok[i] += 1
+            self.total[i] += s
+            self.best[i] = max(self.best[i], s)
+
+
+@register_strategy(
+    "mcts-bisect", description="MCTS on the restructured tree (binary splits of each decision)"
+)
+class BisectionMCTS(MCTS):
+    """MCTS where every k-way decision is a chain of binary splits (DeepArchitect's restructuring)."""
+
+    def __init__(self, space: Space, objectives: Any = None, seed: int = 0, **knobs: Any) -> None:
+        knobs.setdefault("bisect", True)
+        super().__init__(space, objectives, seed, **knobs)
