@@ -36,7 +36,7 @@ def _int8_modules():
             warnings.simplefilter("ignore")
             import torch.ao.nn.quantized as nnq
 
-        nnq.Linear(4, 4)(torch.quantize_per_tensor(torch.rand(2, 4), 0.1, 0, torch.quint8))
+            nnq.Linear(4, 4)(torch.quantize_per_tensor(torch.rand(2, 4), 0.1, 0, torch.quint8))
         return nnq
     except Exception:  # any import or kernel failure means no int8 backend here
         return None

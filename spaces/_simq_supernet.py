@@ -195,12 +195,12 @@ class SuperNet(nn.Module):
 
     @torch.no_grad()
     def extract(self, dims: ResNetDims | ViTDims) -> nn.Module:
-        """A standalone copy of sub-network ``dims`` (cloned slices, on the super-net's device)."""
+        """A standalone copy of sub-network ``dims`` (cloned slices, same device, eval mode)."""
         device = next(self.net.parameters()).device
         with torch.device(device):
             model = _family(dims)(dims)
         model.load_state_dict({n: t.clone() for n, t in self.shared(dims).items()})
-        return model
+        return model.eval()
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -263,21 +263,21 @@ class SimQViT(SimQSpace):
         return self.dims(d, task)
 
 
-def _config(cls: type, base: Any, overrides: Mapping[str, Any]) -> Any:
-    known = set(base.__dataclass_fields__)
-    bad = [k for k in overrides if k not in known]
+def _split(options: Mapping[str, Any], config: Any) -> tuple[Any, dict[str, Any]]:
+    """The architecture config with its overrides, and the evaluation settings left over."""
+    from archsearch.spaces._simq_eval import EvalSettings
+
+    arch_fields = set(config.__dataclass_fields__)
+    known = arch_fields | set(EvalSettings.__dataclass_fields__)
+    bad = [k for k in options if k not in known]
     if bad:
         raise ValueError(
-            f"unknown {cls.__name__} option '{bad[0]}'; known: {', '.join(sorted(known))}"
+            f"unknown simq option '{bad[0]}'; known: bits, {', '.join(sorted(known))}"
         )
-    return replace(
-        base, **{k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    )
-
-
-def _split(options: Mapping[str, Any], fields: set[str]) -> tuple[dict, dict]:
-    mine = {k: v for k, v in options.items() if k in fields}
-    return mine, {k: v for k, v in options.items() if k not in fields}
+    mine = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in arch_fields
+    }
+    return replace(config, **mine), {k: v for k, v in options.items() if k not in arch_fields}
 
 
 @register_space("simq-resnet", description="SimQ-NAS: elastic ResNet + per-layer bit widths")
@@ -287,8 +287,8 @@ def simq_resnet(bits: Any = (8, 32), **options: Any) -> SimQResNet:
     Other options: the fields of :class:`ResNetSpace` and the evaluation settings of
     :class:`~archsearch.spaces._simq_eval.EvalSettings`.
     """
-    arch, rest = _split(options, set(ResNetSpace.__dataclass_fields__))
-    return SimQResNet(_config(SimQResNet, ResNetSpace(), arch), bits=bits, **rest)
+    config, rest = _split(options, ResNetSpace())
+    return SimQResNet(config, bits=bits, **rest)
 
 
 @register_space("simq-vit", description="SimQ-NAS: elastic ViT encoder + per-layer bit widths")
@@ -298,5 +298,5 @@ def simq_vit(bits: Any = (8, 32), **options: Any) -> SimQViT:
     Other options: the fields of :class:`ViTSpace` and the evaluation settings of
     :class:`~archsearch.spaces._simq_eval.EvalSettings`.
     """
-    arch, rest = _split(options, set(ViTSpace.__dataclass_fields__))
-    return SimQViT(_config(SimQViT, ViTSpace(), arch), bits=bits, **rest)
+    config, rest = _split(options, ViTSpace())
+    return SimQViT(config, bits=bits, **rest)

@@ -31,8 +31,8 @@ from archsearch.strategies.nsga2 import NSGA2, survivors
 from archsearch.strategy import Result, Strategy, Trial
 from archsearch.surrogates import DecisionFeatures
 
-RIDGE_ALPHAS = (0.01, 0.1, 0.3, 1.0, 3.0, 10.0)
-SVR_CS = (1.0, 3.0, 10.0, 30.0, 100.0)
+RIDGE_ALPHAS = (0.1, 1.0, 10.0)
+SVR_CS = (1.0, 10.0, 100.0)
 
 
 class Predictor:
