@@ -154,10 +154,7 @@ def test_predictors_beat_the_mean_on_held_out_subnetworks():
     sup = SuperNet(space.max_dims(TASK))
     archs = [space.sample(rng) for _ in range(120)]
     y = np.array(
-        [
-            model_size_bytes(sup.skeleton(space.dims(a, TASK)), space.policy(a)) / 1e6
-            for a in archs
-        ]
+        [model_size_bytes(sup.skeleton(space.dims(a, TASK)), space.policy(a)) / 1e6 for a in archs]
     )
     X = space.encode(archs)
     pred = fit_predictor(X[:80], y[:80])
@@ -210,3 +207,32 @@ def test_evaluator_end_to_end(tmp_path):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="holds a super-network of 'simq-resnet'"):
         get_space("simq-vit").evaluator(data, epochs=1, run_path=tmp_path)
+
+
+def test_search_end_to_end_and_resume(tmp_path):
+    from archsearch.api import search
+
+    g = torch.Generator().manual_seed(1)
+    X, y = torch.randn(96, 1, 8, 8, generator=g), torch.randint(0, 10, (96,), generator=g)
+    data = Data.from_tensors(X[:64], y[:64], X[64:], y[64:], name="tiny", num_classes=10)
+    opts = {"latency_batch": 4, "bn_batches": 1, "calib_batches": 1}
+    kw = dict(
+        dataset=data,
+        epochs=1,
+        objectives="accuracy,size_mb",
+        space_options=opts,
+        strategy_options={"population": 3, "inner_evals": 30},
+        out=tmp_path,
+        progress=False,
+        report=False,
+    )
+    run = search("simq-vit", "linas", budget=4, **kw)
+    assert (run.path / "pareto.json").exists() and (run.path / "supernet.pt").exists()
+    stamp = (run.path / "supernet.pt").stat().st_mtime_ns
+    run = search(resume=run.path, budget=7, dataset=data, progress=False, report=False)
+    assert len(run.records()) == 7
+    assert (run.path / "supernet.pt").stat().st_mtime_ns == stamp  # reused, not retrained
+    summary = json.loads((run.path / "simq.json").read_text())
+    assert summary["evaluations"] == 7
+    assert summary["hypervolume"]["accuracy,size_mb"] > 0
+    assert summary["baseline_int8"]["metrics"]["latency_source"].startswith("layer-table:")
