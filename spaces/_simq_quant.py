@@ -42,7 +42,7 @@ def fake_quant_weight(w: torch.Tensor, bits: int) -> torch.Tensor:
     qmax = 2 ** (bits - 1) - 1
     amax = w.detach().abs().reshape(w.shape[0], -1).amax(dim=1)
     scale = (amax / qmax).clamp_min(1e-12).float()
-    zero = torch.zeros(w.shape[0], dtype=torch.int32)
+    zero = torch.zeros(w.shape[0], dtype=torch.int32, device=w.device)
     return torch.fake_quantize_per_channel_affine(w, scale, zero, 0, -qmax - 1, qmax)
 
 

@@ -21,6 +21,7 @@ evaluates quantized sub-networks without retraining (:mod:`archsearch.spaces._si
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -93,20 +94,21 @@ class SimQSpace(Space):
             self._params[name] = Choice(name, list(options))
         return self._params[name]
 
+    @abstractmethod
     def _arch_walk(self, d: Mapping[str, Value]) -> Iterator[Param]:
-        raise NotImplementedError
+        """The architecture genes in order, reading earlier values from ``d``."""
 
+    @abstractmethod
     def layers(self, d: Mapping[str, Value]) -> list[str]:
         """Names of the quantizable layers of the sub-network chosen by ``d``'s architecture genes."""
-        raise NotImplementedError
 
+    @abstractmethod
     def dims(self, arch: Architecture | Mapping[str, Value], task: Task) -> Any:
         """The sub-network's dims record for ``task``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def max_dims(self, task: Task) -> Any:
         """The super-network's dims for ``task``."""
-        raise NotImplementedError
 
     def _walk(self, d: Mapping[str, Value]) -> Iterator[Param]:
         yield from self._arch_walk(d)
