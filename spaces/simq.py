@@ -87,6 +87,7 @@ class SimQSpace(Space):
         self.settings = EvalSettings.make(**evaluation)
         self._params: dict[str, Param] = {}
         self._layout: tuple[dict[str, tuple[int, list]], int] | None = None
+        self._bit_cache: dict[tuple, list[Param]] = {}
 
     def param(self, name: str, options: Sequence[Value]) -> Param:
         """The cached ``Choice`` named ``name``."""
@@ -110,13 +111,21 @@ class SimQSpace(Space):
     def max_dims(self, task: Task) -> Any:
         """The super-network's dims for ``task``."""
 
-    def _walk(self, d: Mapping[str, Value]) -> Iterator[Param]:
-        yield from self._arch_walk(d)
-        for layer in self.layers(d):
-            yield self.param(f"bits/{layer}", self.bits)
+    def _bit_params(self, d: Mapping[str, Value], arch_names: tuple[str, ...]) -> list[Param]:
+        key = tuple(d[n] for n in arch_names)
+        if key not in self._bit_cache:
+            self._bit_cache[key] = [
+                self.param(f"bits/{layer}", self.bits) for layer in self.layers(d)
+            ]
+        return self._bit_cache[key]
 
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
-        for p in self._walk(partial):
+        names = []
+        for p in self._arch_walk(partial):
+            if p.name not in partial:
+                return p
+            names.append(p.name)
+        for p in self._bit_params(partial, tuple(names)):
             if p.name not in partial:
                 return p
         return None
