@@ -35,11 +35,14 @@ from archsearch.registry import get_space, get_strategy
 from archsearch.strategy import objectives_from
 
 METHODS = ("linas", "nsga2", "random")
+#: Extra rows: LINAS with shorter rounds (``--linas-population``), labelled ``linas-p<N>``.
 PAIRS = ("accuracy,latency_ms", "accuracy,size_mb")
 
 
 def run_method(method, space, evaluate, objectives, seed, budget, population, inner_evals):
     """Validated metrics in order and the running hypervolume after each evaluation."""
+    if method.startswith("linas-p"):
+        method, population = "linas", int(method[len("linas-p") :])
     options = {"population": population}
     if method == "linas":
         options["inner_evals"] = inner_evals
@@ -88,6 +91,7 @@ def main() -> None:
     ap.add_argument("--inner-evals", type=int, default=1500)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--pairs", nargs="+", default=list(PAIRS))
+    ap.add_argument("--linas-population", type=int, nargs="*", default=[10])
     ap.add_argument("--out", default="results/benchmarks")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -119,7 +123,7 @@ def main() -> None:
         for pair in args.pairs:
             cost = pair.split(",")[1]
             out = {"methods": {}}
-            for method in METHODS:
+            for method in [*METHODS, *(f"linas-p{p}" for p in args.linas_population)]:
                 runs = []
                 for seed in args.seeds:
                     t = time.perf_counter()
