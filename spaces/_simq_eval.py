@@ -45,7 +45,8 @@ class EvalSettings:
     """Super-network training and evaluation settings (space options of the same names)."""
 
     batch_size: int = 64
-    lr: float = 0.05
+    optimizer: str = "auto"
+    lr: float | None = None
     weight_decay: float = 5e-5
     random_subnets: int = 2
     distill: bool = True
@@ -63,7 +64,22 @@ class EvalSettings:
                 f"unknown simq option '{bad[0]}'; known: bits, {', '.join(sorted(known))}, "
                 "and the architecture choices"
             )
+        if options.get("optimizer", "auto") not in ("auto", "sgd", "adamw"):
+            raise ValueError(
+                f"optimizer {options['optimizer']!r} is not allowed; expected auto, sgd or adamw"
+            )
         return cls(**options)
+
+    def make_optimizer(self, params: Any, family: str) -> torch.optim.Optimizer:
+        """SGD with Nesterov momentum (ResNet), AdamW (ViT), or the one named by ``optimizer``."""
+        kind = self.optimizer if self.optimizer != "auto" else {"vit": "adamw"}.get(family, "sgd")
+        if kind == "adamw":
+            lr = self.lr if self.lr is not None else 2e-3
+            return torch.optim.AdamW(params, lr=lr, weight_decay=self.weight_decay)
+        lr = self.lr if self.lr is not None else 0.05
+        return torch.optim.SGD(
+            params, lr=lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay
+        )
 
 
 def _device(name: str | None) -> torch.device:
@@ -87,9 +103,7 @@ def train_supernet(
     task = data.task
     X, y = data.train[0].to(device), data.train[1].to(device)
     largest, smallest = space.max_dims(task), space.dims(_smallest(space), task)
-    opt = torch.optim.SGD(
-        supernet.parameters(), lr=s.lr, momentum=0.9, nesterov=True, weight_decay=s.weight_decay
-    )
+    opt = s.make_optimizer(supernet.parameters(), space.family)
     steps = max(1, epochs * math.ceil(len(X) / s.batch_size))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     supernet.train()

@@ -117,6 +117,8 @@ def test_bit_options():
     assert get_space("simq-vit", bits="4,8,32").bits == (4, 8, 32)
     with pytest.raises(ValueError, match=r"bits=\[3, 32\] is not allowed"):
         get_space("simq-resnet", bits=[3, 32])
+    with pytest.raises(ValueError, match="optimizer 'lion' is not allowed"):
+        get_space("simq-vit", optimizer="lion")
     with pytest.raises(ValueError, match="unknown simq option 'epochz'"):
         get_space("simq-resnet", epochz=3)
     with pytest.raises(ValueError, match="unknown simq option 'depth'; known: .*mlps"):
