@@ -7,7 +7,8 @@ and its use in SimQ-NAS (Sridhar et al., arXiv 2312.13301) through DyNAS-T's ``l
 Rounds of ``P`` (``population``) fully evaluated architectures. The first round is random. After
 each round one predictor per objective is refitted on every architecture validated so far:
 scikit-learn ``Ridge`` (``alpha`` grid) and RBF ``SVR`` (``C`` grid, ``gamma='auto'``), the one
-with the better ``cv``-fold cross-validated error wins (:func:`fit_predictor`). Features are
+with the better ``cv``-fold cross-validated error wins (:func:`fit_predictor`); a positive cost
+(latency, size) is fitted on a log scale unless ``log_costs=False``. Features are
 one-hot decisions (:meth:`space.encode` when the space has it, else
 :class:`~archsearch.surrogates.DecisionFeatures`); decisions a conditional space did not open
 are all-zero, which masks inactive genes. An inner NSGA-II (:class:`~archsearch.strategies.nsga2.NSGA2`)
@@ -103,8 +104,10 @@ class LINAS(Strategy):
         cv: int = 3,
         crossover: float = 0.9,
         mutation: float = 1.0,
+        log_costs: bool = True,
     ) -> None:
         super().__init__(space, objectives, seed)
+        self.log_costs = bool(log_costs)
         if population < 2 or inner_evals < 1:
             raise ValueError(
                 f"population={population} must be >= 2 and inner_evals={inner_evals} >= 1"
@@ -170,13 +173,18 @@ class LINAS(Strategy):
     def _predicted_round(self) -> list[Architecture]:
         X = self._encode(self.archs, fit=True)
         Y = np.array(self.F, dtype=float)
+        # A positive cost (oriented value < 0 everywhere) is fitted on a log scale: size and
+        # latency are sums of products of the genes' effects, closer to additive in log space.
+        logs = [self.log_costs and bool((Y[:, j] < 0).all()) for j in range(Y.shape[1])]
         self.predictors = [
-            fit_predictor(X, Y[:, j], self.cv, self.predictor) for j in range(Y.shape[1])
+            fit_predictor(X, np.log(-Y[:, j]) if lg else Y[:, j], self.cv, self.predictor)
+            for j, lg in enumerate(logs)
         ]
 
         def fitness(archs: list[Architecture]) -> np.ndarray:
             Z = self._encode(archs)
-            return np.stack([p.predict(Z) for p in self.predictors], axis=1)
+            cols = [p.predict(Z) for p in self.predictors]
+            return np.stack([-np.exp(c) if lg else c for c, lg in zip(cols, logs)], axis=1)
 
         keep = survivors(Y, min(self.core.population, len(self.archs)))
         start = [self.archs[int(i)] for i in keep]
