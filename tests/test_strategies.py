@@ -256,7 +256,7 @@ def test_surrogates_fit_and_rank():
         m.fit(archs, y, params)
         pred = m.predict(archs, params)
         assert np.corrcoef(pred, y)[0, 1] > 0.5
-    grams = NgramFeatures(max_n=2, min_count=1)._grams(Architecture("x", {"a": 1, "b": 1}))
+    grams = NgramFeatures(max_n=2, min_count=1)._count(Architecture("x", {"a": 1, "b": 1}))
     assert grams == {("1",): 2, ("1", "1"): 1}
 
 
