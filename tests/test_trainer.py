@@ -183,3 +183,17 @@ def test_search_uses_the_space_evaluator_hook(tmp_path) -> None:
     run = search(space, dataset=DATA, budget=4, epochs=2, out=tmp_path, progress=False)
     assert all(r.result.metrics["classes"] == 5 for r in run.records())
     assert run.best().result.metrics["accuracy"] in (0.08, 0.16)
+
+
+def test_thread_policy(monkeypatch) -> None:
+    cpu = torch.device("cpu")
+    before = torch.get_num_threads()
+    assert Trainer(SPACE, DATA, threads=1).cpu_threads(cpu) == 1
+    assert 1 <= Trainer(SPACE, DATA).cpu_threads(cpu) <= before
+    assert Trainer(SPACE, DATA, threads=None).cpu_threads(cpu) is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as inside a Ray worker
+    assert Trainer(SPACE, DATA, threads=4).cpu_threads(cpu) is None
+    with pytest.raises(ValueError, match="threads must be 'auto', None or an integer >= 1"):
+        Trainer(SPACE, DATA, threads=0)
+    Trainer(SPACE, DATA, epochs=1, threads=1, device="cpu")(arch())
+    assert torch.get_num_threads() == before  # restored after the call

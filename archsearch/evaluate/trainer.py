@@ -87,7 +87,7 @@ class Trainer:
         amp: str = "auto",
         channels_last: bool | None = None,
         seed: int = 0,
-        threads: int | None = None,
+        threads: int | str | None = "auto",
         count_complexity: bool = True,
     ) -> None:
         checks = (
@@ -98,6 +98,8 @@ class Trainer:
         for name, value, low in checks:
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if threads not in (None, "auto") and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be 'auto', None or an integer >= 1, got {threads!r}")
         if max_steps is not None and max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         if not lr > 0:
@@ -150,9 +152,40 @@ class Trainer:
         epochs = self.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
-        if self.threads is not None and "OMP_NUM_THREADS" not in os.environ:
-            torch.set_num_threads(self.threads)
         device = self.resolve_device()
+        threads = self.cpu_threads(device)
+        previous = torch.get_num_threads()
+        if threads is not None and threads != previous:
+            torch.set_num_threads(threads)
+        try:
+            return self._run(arch, device, epochs, report)
+        finally:
+            if threads is not None and threads != previous:
+                torch.set_num_threads(previous)
+
+    def cpu_threads(self, device: torch.device) -> int | None:
+        """Torch's intra-op threads for this call on CPU, or None to leave them alone.
+
+        ``auto`` uses at most half the usable cores (never more than torch uses already): small
+        candidates gain little from more threads, and on an oversubscribed CPU (other jobs,
+        parallel trials) spinning thread pools slow down by 10x or more. ``OMP_NUM_THREADS``
+        (set by Ray in its workers) always wins.
+        """
+        if device.type != "cpu" or self.threads is None or "OMP_NUM_THREADS" in os.environ:
+            return None
+        if self.threads == "auto":
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+            half = max(1, (cores or os.cpu_count() or 2) // 2)
+            return min(torch.get_num_threads(), half)
+        return int(self.threads)
+
+    def _run(
+        self,
+        arch: Architecture | Mapping[str, Value],
+        device: torch.device,
+        epochs: int,
+        report: Report | None,
+    ) -> Result:
         history: list[dict[str, float]] = []
         cost: dict[str, float] = {}
         start = time.perf_counter()
