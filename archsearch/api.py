@@ -201,8 +201,13 @@ def search(
     data_root: str | Path | None = None,
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
+    report: bool = True,
 ) -> Run:
-    """Run (or, with ``resume``, continue) a search and return its run folder."""
+    """Run (or, with ``resume``, continue) a search and return its run folder.
+
+    At the end it writes ``best.json`` (``pareto.json`` for several objectives) and, with
+    ``report=True``, ``report.html``.
+    """
     run = Run.open(resume) if resume is not None else None
     cfg = run.config if run is not None else dict(DEFAULTS)
     if run is not None:
@@ -308,6 +313,10 @@ def search(
         if bar is not None:
             bar.close()
         run.write_summary()
+        if report:
+            from archsearch.report import write_report
+
+            write_report(run)
     return run
 
 

@@ -149,6 +149,17 @@ class Trainer:
         **meta: Any,
     ) -> Result:
         """Train ``arch`` and return accuracy, loss and train seconds; failures become failed."""
+        return self.fit(arch, report=report, epochs=epochs)[1]
+
+    def fit(
+        self,
+        arch: Architecture | Mapping[str, Value],
+        *,
+        report: Report | None = None,
+        epochs: int | None = None,
+    ) -> tuple[torch.nn.Module | None, Result]:
+        """Train ``arch``; returns the trained model (None if it could not be built) and the Result."""
+        built: dict[str, torch.nn.Module] = {}
         epochs = self.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -193,7 +204,7 @@ class Trainer:
         failure: str | None = None
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
-            epochs_run = self._epochs(arch, device, epochs, cost)
+            epochs_run = self._epochs(arch, device, epochs, cost, built)
             try:
                 while True:
                     try:
@@ -209,17 +220,18 @@ class Trainer:
             finally:
                 epochs_run.close()
         if failure is not None:
+            built.clear()
             if device.type == "cuda":
                 # The model and optimizer are gone with the generator: hand their memory back.
                 gc.collect()
                 torch.cuda.empty_cache()
-            return Result.failed(failure, cost=cost, history=history)
+            return None, Result.failed(failure, cost=cost, history=history)
         if not history:
-            return Result.failed("no epoch was trained", cost=cost)
+            return built.get("model"), Result.failed("no epoch was trained", cost=cost)
         last = history[-1]
         metrics = {k: v for k, v in last.items() if k != "epoch"}
         metrics["train_seconds"] = time.perf_counter() - start
-        return Result(metrics=metrics, cost=cost, history=history)
+        return built["model"], Result(metrics=metrics, cost=cost, history=history)
 
     def _cost(self, arch: Architecture, model: torch.nn.Module) -> dict[str, float]:
         task = self.data.task
@@ -269,6 +281,7 @@ class Trainer:
         device: torch.device,
         epochs: int,
         cost: dict,
+        built: dict,
     ) -> Iterator[tuple[int, dict[str, float]]]:
         """Build, count and train; yields ``(epoch, validation metrics)`` after each epoch."""
         task = self.data.task
@@ -282,6 +295,7 @@ class Trainer:
         channels_last = channels_last and len(task.input_shape) == 3
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         model = model.to(device=device, memory_format=fmt)
+        built["model"] = model
         tx, ty, vx, vy = self._tensors(device)
         amp_dtype = self._amp_dtype(device)
         n = len(ty)
