@@ -159,7 +159,6 @@ class Trainer:
         epochs: int | None = None,
     ) -> tuple[torch.nn.Module | None, Result]:
         """Train ``arch``; returns the trained model (None if it could not be built) and the Result."""
-        built: dict[str, torch.nn.Module] = {}
         epochs = self.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -196,7 +195,8 @@ class Trainer:
         device: torch.device,
         epochs: int,
         report: Report | None,
-    ) -> Result:
+    ) -> tuple[torch.nn.Module | None, Result]:
+        built: dict[str, torch.nn.Module] = {}
         history: list[dict[str, float]] = []
         cost: dict[str, float] = {}
         start = time.perf_counter()
