@@ -161,6 +161,7 @@ def test_search_trains_with_the_default_trainer(tmp_path) -> None:
         epochs=1,
         out=tmp_path,
         progress=False,
+        report=False,
         trainer_options={"device": "cpu", "batch_size": 64},
     )
     records = run.records()
@@ -180,7 +181,9 @@ def test_search_uses_the_space_evaluator_hook(tmp_path) -> None:
     from archsearch.api import search
 
     space = _OwnEvaluation(small_cnn, name="small")
-    run = search(space, dataset=DATA, budget=4, epochs=2, out=tmp_path, progress=False)
+    run = search(
+        space, dataset=DATA, budget=4, epochs=2, out=tmp_path, progress=False, report=False
+    )
     assert all(r.result.metrics["classes"] == 5 for r in run.records())
     assert run.best().result.metrics["accuracy"] in (0.08, 0.16)
 
