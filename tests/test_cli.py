@@ -118,6 +118,12 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragments):
     assert_one_line_error(code, err, *fragments)
 
 
+def test_missing_cifar_files_is_a_one_line_error(tmp_path, capsys):
+    argv = ["search", "--dataset", "cifar10", "--data-root", str(tmp_path / "data")]
+    code, _, err = run_cli(capsys, *argv, "--out", str(tmp_path / "runs"), "--quiet")
+    assert_one_line_error(code, err, "CIFAR-10 not found", "cifar-10-batches-py", "--data-root")
+
+
 def test_corrupt_journal_line_is_a_one_line_error(tmp_path, capsys):
     run = make_run(tmp_path)
     lines = (run.path / "trials.jsonl").read_text().splitlines(keepends=True)
