@@ -35,41 +35,34 @@ def round_point(m: Model, v: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.
     return x, np.clip(np.round(L), lo, hi).astype(float)
 
 
-def _moves(m: Model, x: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All single and paired neighbours of (x, L)."""
+def _moves(m: Model, x: np.ndarray, L: np.ndarray, pairs: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Single (and with ``pairs``, paired up/down) neighbours of (x, L)."""
     fam, q = m.fam, m.fam.multiple
-    sized = [0, *m.iw, *m.ib] + ([m.ih] if fam.head else [])
-    singles_x, singles_L = [], []
-    for i in sized:
-        step = max(q, int(round(x[i] * 0.06 / q)) * q)
-        for d in {q, step}:
-            for sgn in (1, -1):
-                y = x.copy()
-                y[i] += sgn * d
-                singles_x.append(y)
-                singles_L.append(L)
-    for j in range(m.n):
+    sized = np.array([0, *m.iw, *m.ib] + ([m.ih] if fam.head else []))
+    rows: list[np.ndarray] = []
+    for frac in (0.0, 0.06, 0.25):
+        step = np.maximum(q, np.round(x[sized] * frac / q) * q)
         for sgn in (1, -1):
-            M = L.copy()
-            M[j] += sgn
-            singles_x.append(x)
-            singles_L.append(M)
-        for k in fam.kernels:
-            if k != x[m.ik[j]]:
-                y = x.copy()
-                y[m.ik[j]] = k
-                singles_x.append(y)
-                singles_L.append(L)
-    X1, L1 = np.array(singles_x), np.array(singles_L)
-    dx = X1 - x
-    dL = L1 - L
-    up = [i for i in range(len(X1)) if (dx[i] > 0).any() or (dL[i] > 0).any()]
-    down = [i for i in range(len(X1)) if (dx[i] < 0).any() or (dL[i] < 0).any()]
-    ia, ib = np.meshgrid(up, down, indexing="ij")
-    ia, ib = ia.ravel(), ib.ravel()
-    X2 = x + dx[ia] + dx[ib]
-    L2 = L + dL[ia] + dL[ib]
-    return np.vstack([X1, X2]), np.vstack([L1, L2])
+            d = np.zeros((len(sized), m.nv + m.n))
+            d[np.arange(len(sized)), sized] = sgn * step
+            rows.append(d)
+    for sgn in (1, -1):
+        d = np.zeros((m.n, m.nv + m.n))
+        d[np.arange(m.n), m.nv + np.arange(m.n)] = sgn
+        rows.append(d)
+    for k in fam.kernels:
+        d = np.zeros((m.n, m.nv + m.n))
+        d[np.arange(m.n), m.ik] = k - x[m.ik]
+        rows.append(d[np.any(d != 0, axis=1)])
+    delta = np.vstack(rows)
+    delta = delta[np.any(delta != 0, axis=1)]
+    if pairs:
+        up = delta[(delta > 0).any(axis=1)]
+        down = delta[(delta < 0).any(axis=1)]
+        delta = np.vstack([delta, (up[:, None, :] + down[None, :, :]).reshape(-1, delta.shape[1])])
+    base = np.concatenate([x, L])
+    cand = base + delta
+    return cand[:, : m.nv], cand[:, m.nv :]
 
 
 def violation(m: Model, ev: dict[str, np.ndarray], flops: float, params: float) -> np.ndarray:
@@ -88,22 +81,29 @@ def improve(
     ev = m.evaluate(x, L)
     cur_v = float(violation(m, ev, flops, params)[0])
     cur_f = float(ev["objective"][0])
+    pairs = False
     for _ in range(max_iter):
-        X, LL = _moves(m, x, L)
+        X, LL = _moves(m, x, L, pairs)
         ok = m.structural_ok(X, LL)
         X, LL = X[ok], LL[ok]
-        if len(X) == 0:
-            break
-        ev = m.evaluate(X, LL)
-        viol = violation(m, ev, flops, params)
-        f = ev["objective"]
-        if cur_v > 0:
-            key = np.where(viol < cur_v - 1e-12, -viol, -np.inf)
-        else:
-            key = np.where((viol == 0) & (f > cur_f + 1e-9), f, -np.inf)
-        best = int(np.argmax(key))
-        if not np.isfinite(key[best]):
-            break
+        best = -1
+        if len(X):
+            ev = m.evaluate(X, LL)
+            viol = violation(m, ev, flops, params)
+            f = ev["objective"]
+            if cur_v > 0:
+                key = np.where(viol < cur_v - 1e-12, -viol, -np.inf)
+            else:
+                key = np.where((viol == 0) & (f > cur_f + 1e-9), f, -np.inf)
+            best = int(np.argmax(key))
+            if not np.isfinite(key[best]):
+                best = -1
+        if best < 0:
+            if pairs:
+                break
+            pairs = True
+            continue
         x, L = X[best], LL[best]
         cur_v, cur_f = float(viol[best]), float(f[best])
+        pairs = False
     return x, L, cur_f, cur_v == 0
