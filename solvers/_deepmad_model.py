@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from archsearch.solvers.deepmad import Family, Objective, Structure
 
 
@@ -225,7 +224,7 @@ class Model:
         """Mask of structures meeting the bounds, monotone widths and multiples of 8."""
         X = np.atleast_2d(X)
         L = np.atleast_2d(L)
-        fam, n = self.fam, self.n
+        fam = self.fam
         ok = np.all(X[:, : self.nv] > 0, axis=1)
         widths = X[:, [0, *self.iw] + ([self.ih] if fam.head else [])]
         bt = X[:, self.ib]

@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 from archsearch.solvers._deepmad_model import Model
 from archsearch.solvers._deepmad_relax import Relaxation
 from archsearch.solvers._deepmad_search import improve, round_point
@@ -125,7 +124,7 @@ def _depth_seeds(relax: Relaxation, n_best: int = 1) -> list[tuple[float, np.nda
     The bound of a fixed depth vector is concave-like in d; an integer ternary search finds
     the best d with a few relaxation solves.
     """
-    m, fam = relax.m, relax.m.fam
+    fam = relax.m.fam
     lo = np.array([b[0] for b in fam.depth_bounds], dtype=float)
     hi = np.array([b[1] for b in fam.depth_bounds], dtype=float)
     cache: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}
@@ -181,8 +180,9 @@ def branch_and_bound(
     counter = 0
     nodes = 0
 
-    def push(parent: Node | None, Llo: np.ndarray, Lhi: np.ndarray, lo: np.ndarray,
-             hi: np.ndarray) -> None:
+    def push(
+        parent: Node | None, Llo: np.ndarray, Lhi: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> None:
         nonlocal counter, nodes
         bound, v, L = relax.solve(Llo, Lhi, lo, hi)
         nodes += 1

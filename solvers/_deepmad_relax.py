@@ -27,7 +27,6 @@ import warnings
 
 import cvxpy as cp
 import numpy as np
-
 from archsearch.solvers._deepmad_model import Model
 
 # objective scale: keeps Clarabel's iterates O(1) (objectives are O(1e4))

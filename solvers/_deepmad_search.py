@@ -11,7 +11,6 @@ incumbent always meets every constraint; infeasible starts first descend on the 
 from __future__ import annotations
 
 import numpy as np
-
 from archsearch.solvers._deepmad_model import Model
 
 

@@ -238,8 +238,7 @@ def to_spec(s: Structure, resolution: int = 224) -> Any:
 
     fam = FAMILIES[s.family]
     stages = tuple(
-        Stage(fam.block, w, b, k, st, d, se=fam.se)
-        for _, w, b, k, st, d in s.entries()
+        Stage(fam.block, w, b, k, st, d, se=fam.se) for _, w, b, k, st, d in s.entries()
     )
     return CNNSpec(s.stem, stages, head_w=s.head, resolution=resolution)
 
