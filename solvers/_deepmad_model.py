@@ -97,14 +97,19 @@ class Model:
         fam, n, flops = self.fam, self.n, kind == "flops"
         nc = self.obj.num_classes
 
+        owner = -1  # the element each term belongs to: -1 stem, j entry j, n head / classifier
+
         def add(coef: float, exps: dict[int, float], dep: int = -1, cond: int = -1) -> None:
             rows.append((coef, exps, dep, cond))
+            owners.append(owner)
 
+        owners: list[int] = []
         stem = 0
         add(27.0 * (self.r_stem**2 if flops else 1.0), {stem: 1})
         if not flops:
             add(2.0, {stem: 1})
         for j in range(n):
+            owner = j
             ci, w, b, k = int(self.cin[j]), int(self.iw[j]), int(self.ib[j]), int(self.ik[j])
             ri2, ro2 = self.r_in[j] ** 2, self.r_out[j] ** 2
             for first in (True, False):
@@ -132,6 +137,7 @@ class Model:
                         add(fam.se, {c: 1}, dep)
                         add(5.0, {b: 1}, dep)
                         add(2.0, {w: 1}, dep)
+        owner = n
         last = int(self.iw[n - 1])
         cls_in = last
         if fam.head:
@@ -152,6 +158,7 @@ class Model:
             "E": E,
             "dep": np.array([r[2] for r in rows]),
             "cond": np.array([r[3] for r in rows]),
+            "owner": np.array(owners),
         }
 
     def coefs(self, terms: dict[str, np.ndarray], L: np.ndarray) -> np.ndarray:
@@ -217,7 +224,12 @@ class Model:
                 idx = np.nonzero(cond >= 0)[0]
                 j = cond[idx]
                 present[:, idx] = X[:, self.cin[j]] != X[:, self.iw[j]]
-            out[name] = np.rint((coef * present * np.exp(V @ terms["E"].T)).sum(axis=1))
+            values = coef * present * np.exp(V @ terms["E"].T)
+            out[name] = np.rint(values.sum(axis=1))
+            owners = terms["owner"]
+            out[name + "_by"] = np.stack(
+                [values[:, owners == e].sum(axis=1) for e in range(-1, self.n + 1)], axis=1
+            )
         return out
 
     def structural_ok(self, X: np.ndarray, L: np.ndarray) -> np.ndarray:

@@ -233,8 +233,11 @@ def branch_and_bound(
             "seconds": time.perf_counter() - start,
             "depth_bound": depth_bound,
             "entropy": terms.entropy,
+            "weighted_entropy": [a * h for a, h in zip(obj.a, terms.entropy)],
             "penalty": terms.penalty,
             "layers": terms.layers,
+            "flops_by": [int(round(f)) for f in ev["flops_by"][0]],
+            "params_by": [int(round(f)) for f in ev["params_by"][0]],
         },
     )
 
