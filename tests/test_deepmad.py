@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from archsearch.solvers._deepmad_model import Model
 from archsearch.solvers._deepmad_relax import Relaxation
 from archsearch.solvers.deepmad import (
@@ -19,8 +18,9 @@ from archsearch.solvers.deepmad import (
     to_spec,
 )
 from archsearch.solvers.deepmad_published import PUBLISHED
-from archsearch.space import Task
 from archsearch.spaces.cnn import build, complexity, decode
+
+from archsearch.space import Task
 
 R50 = PUBLISHED["deepmad-r50"].structure
 
@@ -104,17 +104,20 @@ def test_relaxation_bounds_every_structure_at_its_depths():
     assert relax.solve(lo, hi, relax.v_lo, relax.v_hi)[0] >= bound
 
 
+FLOPS, PARAMS, RES = 10e6, 0.3e6, 32
+
+
 @pytest.fixture(scope="module")
 def small():
-    return optimize(0.3e9, 3e6, "resnet", resolution=64, num_classes=10, time_limit=0.2)
+    return optimize(FLOPS, PARAMS, "resnet", resolution=RES, num_classes=10, time_limit=0.2)
 
 
 def test_solution_meets_every_constraint(small):
     s = small.structure
-    cx = complexity(to_spec(s, 64), num_classes=10, count_bias=False)
+    cx = complexity(to_spec(s, RES), num_classes=10, count_bias=False)
     assert (small.flops, small.params) == (cx["flops"], cx["params"])
-    assert cx["flops"] <= 0.3e9 and cx["params"] <= 3e6
-    t = evaluate(s, Objective(rho0=0.3, resolution=64, num_classes=10))
+    assert cx["flops"] <= FLOPS and cx["params"] <= PARAMS
+    t = evaluate(s, Objective(rho0=0.3, resolution=RES, num_classes=10))
     assert t.rho <= 0.3 and t.objective == pytest.approx(small.objective)
     chain = (s.stem, *s.widths)
     assert all(w % 8 == 0 for w in (*chain, *s.bottlenecks))
@@ -130,8 +133,9 @@ def test_solved_network_builds_and_fvcore_agrees(small):
 
     arch = small.arch
     assert arch.space == "cnn"
-    model = build(decode(arch), Task((3, 64, 64), 10))
-    f = FlopCountAnalysis(model.eval(), torch.zeros(1, 3, 64, 64))
+    assert decode(arch).resolution == RES
+    model = build(decode(arch), Task((3, RES, RES), 10))
+    f = FlopCountAnalysis(model.eval(), torch.zeros(1, 3, RES, RES))
     f.unsupported_ops_warnings(False)
     f.uncalled_modules_warnings(False)
     ops = f.by_operator()
@@ -139,16 +143,16 @@ def test_solved_network_builds_and_fvcore_agrees(small):
     assert sum(p.numel() for p in model.parameters()) == small.params
 
 
-def test_mbconv_solution_beats_nothing_but_meets_budget():
-    sol = optimize(0.4e9, 4e6, "mbconv", resolution=64, num_classes=10, time_limit=0.2)
+def test_mbconv_solution_meets_budget_and_expansion_bounds():
+    sol = optimize(20e6, 0.5e6, "mbconv", resolution=RES, num_classes=10, time_limit=0.2)
     s = sol.structure
-    assert s.head >= s.widths[-1] and sol.flops <= 0.4e9 and sol.params <= 4e6
+    assert s.head >= s.widths[-1] and sol.flops <= 20e6 and sol.params <= 0.5e6
     assert sol.rho <= 0.5
     assert all(1.5 * w <= b <= 6 * w for b, w in zip(s.bottlenecks, s.widths))
 
 
 def test_solve_returns_a_cnn_architecture():
-    arch = solve(0.2e9, 2e6, resolution=64, num_classes=10, time_limit=0.1)
+    arch = solve(5e6, 0.2e6, resolution=RES, num_classes=10, time_limit=0.1)
     assert arch.space == "cnn" and arch["stages"] == 5
 
 
