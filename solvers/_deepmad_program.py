@@ -28,6 +28,7 @@ from archsearch.solvers._deepmad_model import Model
 from archsearch.solvers._deepmad_relax import Relaxation
 from archsearch.solvers._deepmad_search import improve, round_point
 from archsearch.solvers.deepmad import Family, Objective, Solution, evaluate
+from threadpoolctl import threadpool_limits
 
 
 @dataclass
@@ -49,10 +50,8 @@ def _split(node: Node, relax: Relaxation) -> list[tuple[np.ndarray, ...]]:
     v, L = node.v, node.L
     Llo, Lhi, lo, hi = node.Llo, node.Lhi, node.lo, node.hi
     wz = relax.level_weights(hi) @ m.prefix
+    mc_gap = wz * relax.inconsistency(v, L)
     p = m.P @ v
-    plo, phi = m.P @ lo, m.P @ hi
-    env = np.minimum(Lhi * p + plo * L - Lhi * plo, Llo * p + phi * L - Llo * phi)
-    mc_gap = wz * np.maximum(env - L * p, 0)
     # level width gaps: a_i (thi - t_i) * (prefix log-width sum / 2)
     lsum = m.prefix @ (m.F @ v + (L - 1) * p) + m.c_stem
     t_gap = np.asarray(m.obj.a) * (hi[m.level_c] - v[m.level_c]) * lsum / 2
@@ -156,24 +155,38 @@ def branch_and_bound(
     params: float,
     time_limit: float = 0.8,
     gap_tol: float = 1e-3,
-    max_heuristic: int = 2,
+    heuristic_every: int = 8,
+    max_nodes: int | None = None,
 ) -> Solution:
     """Maximize the DeepMAD objective within the budgets; raises ValueError when infeasible.
 
-    Phase 1 finds incumbents from uniform-depth seeds and polishes the best at its own depths;
-    phase 2 is the branch and bound over all depths (until the gap, time or queue runs out),
-    which proves the reported bound and may improve the incumbent.
+    Phase 1 finds incumbents from the root relaxation's depths and from uniform-depth seeds,
+    each polished at its own depths; phase 2 is the branch and bound over all depths (until the
+    gap, the time limit in CPU seconds, or the queue runs out), which proves the reported bound
+    and improves the incumbent from every ``heuristic_every``-th node's maximizer. With
+    ``max_nodes`` (relaxations solved) and a generous ``time_limit`` the result does not depend
+    on the machine's speed.
     """
-    start = time.perf_counter()
+    with threadpool_limits(limits=1):
+        return _branch_and_bound(
+            fam, obj, flops, params, time_limit, gap_tol, heuristic_every, max_nodes
+        )
+
+
+def _branch_and_bound(
+    fam: Family,
+    obj: Objective,
+    flops: float,
+    params: float,
+    time_limit: float,
+    gap_tol: float,
+    heuristic_every: int,
+    max_nodes: int | None,
+) -> Solution:
+    start, wall = time.process_time(), time.perf_counter()
     m = Model(fam, obj)
     relax = Relaxation(m, flops, params)
     inc = _Incumbent(m, flops, params)
-    for _, v, L in _depth_seeds(relax):
-        inc.offer(v, L)
-    if inc.x is not None:
-        _, v, L = relax.solve(inc.L, inc.L, relax.v_lo, relax.v_hi)
-        if v is not None:
-            inc.offer(v, L)
     Llo = np.array([b[0] for b in fam.depth_bounds], dtype=float)
     Lhi = np.array([b[1] for b in fam.depth_bounds], dtype=float)
     heap: list[tuple[float, int, Node]] = []
@@ -194,22 +207,34 @@ def branch_and_bound(
         heapq.heappush(heap, (-bound, counter, Node(bound, Llo, Lhi, lo, hi, v, L)))
         counter += 1
 
+    def polish(L: np.ndarray) -> None:
+        Li = np.clip(np.round(L), Llo, Lhi)
+        _, v, Lr = relax.solve(Li, Li, relax.v_lo, relax.v_hi)
+        if v is not None:
+            inc.offer(v, Lr)
+
     push(None, Llo, Lhi, relax.v_lo, relax.v_hi)
-    if not heap and inc.x is None:
+    if not heap:
         raise ValueError(_infeasible_reason(m, flops, params))
-    heuristics = 0
+    polish(heap[0][2].L)
+    for _, v, L in _depth_seeds(relax):
+        inc.offer(v, L)
+    if inc.x is not None:
+        polish(inc.L)
+    popped = 0
     while heap:
         bound = -heap[0][0]
         if inc.value > -math.inf and bound - inc.value <= gap_tol * abs(inc.value):
             break
-        if time.perf_counter() - start > time_limit and inc.value > -math.inf:
+        out_of_time = time.process_time() - start > time_limit
+        if (out_of_time or (max_nodes is not None and nodes >= max_nodes)) and inc.x is not None:
             break
         _, _, node = heapq.heappop(heap)
         if node.bound <= inc.value:
             continue
-        if heuristics < max_heuristic or inc.x is None:
+        popped += 1
+        if popped % heuristic_every == 0 or inc.x is None:
             inc.offer(node.v, node.L)
-            heuristics += 1
         for child in _split(node, relax):
             push(node, *child)
     if inc.x is None:
@@ -230,7 +255,8 @@ def branch_and_bound(
         stats={
             "nodes": nodes,
             "open": len(heap),
-            "seconds": time.perf_counter() - start,
+            "cpu_seconds": time.process_time() - start,
+            "seconds": time.perf_counter() - wall,
             "depth_bound": depth_bound,
             "entropy": terms.entropy,
             "weighted_entropy": [a * h for a, h in zip(obj.a, terms.entropy)],

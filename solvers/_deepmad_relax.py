@@ -1,23 +1,24 @@
 """Convex relaxation of the DeepMAD program over a node of the branch and bound.
 
 A node is a box: depths L_j in [Llo_j, Lhi_j], log-variables v in [lo, hi] (which bounds each
-level's log-width t_i = ln C_i by thi_i and each kernel). Depths become real variables; with
-p_j = P_j v the log-width of a later unit of entry j (an affine function of v):
+level's log-width t_i = ln C_i by thi_i and each kernel). Depths become real variables, and each
+entry j gets "scaled" variables s_j = (Y_j, B_j, K_j) standing for L_j (ln w_j, ln b_j, ln k_j)
+(the perspective reformulation). Then, with c_b = 2 (bottleneck) or 1 (depthwise):
 
-* the entropy of entry j, F_j v + (L_j - 1) p_j, is bounded through z_j >= L_j p_j relaxed by
-  its McCormick envelope on [Llo, Lhi] x [plo, phi] (z_j <= Lhi p + plo L - Lhi plo and
-  z_j <= Llo p + phi L - Llo phi);
-* the objective sum_i a_i (t_i + ln r_i^2) H_i-sums is bounded using t_i <= thi_i (entropy
-  sums are positive), and -beta exp(std(L)) is concave in L (std is a norm);
-* a later unit's cost q exp(E v) enters (L_j - 1) times; (L - 1) >= L (Llo - 1) / Llo and
-  ln L >= its chord on [Llo, Lhi], so q (Llo - 1) / Llo exp(chord_j(L_j) + E v) underestimates
-  it, convex in (L, v); a stride-1 projection (present only when the width changes) is left out;
-* rho_i <= rho0 is sum-of-l_i >= D_i ln(D_i / rho0), D_i affine in L: an affine function above
-  a convex one, a convex constraint (with the z_j upper envelopes on the left).
+* the log-widths of entry j's units sum to ln c_j + c_b B_j + 2 K_j + Y_j - ln w_j, linear;
+* a later unit's cost q exp(E u_j) (u_j = (ln w_j, ln b_j, ln k_j)) enters L_j - 1 times, and
+  (L - 1) >= L (Llo - 1) / Llo, while L exp(E u) = L exp(E s / L) is the perspective of exp,
+  jointly convex in (s, L) (an exponential cone); first units keep their exp(E v) terms;
+* s_j and L_j u_j are tied by McCormick envelopes on [Llo, Lhi] x [lo, hi] (exact at one depth),
+  and b_j <= 6 w_j style ratios hold in both forms;
+* the objective sum_i a_i (t_i + ln r_i^2) (log-width sums)_i / 2 is bounded using
+  t_i <= thi_i (the sums are positive), and -beta exp(std(L)) is concave in L (std is a norm);
+* rho_i <= rho0 is (log-width sum)_i >= D_i ln(D_i / rho0), D_i affine in L: an affine function
+  above a convex one. A stride-1 projection (present only when the width changes) is left out.
 
 Every integer structure of the node is feasible for the relaxation with at most its objective,
 so the optimum (solved by Clarabel through cvxpy, one compiled parametrized problem re-solved
-per node) bounds the node. At a single depth vector the envelopes and chords are exact.
+per node) bounds the node. The bound is padded by the solver's accuracy.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from archsearch.solvers._deepmad_model import Model
 
 # objective scale: keeps Clarabel's iterates O(1) (objectives are O(1e4))
 _SCALE = 1e4
+# relative padding of a bound for the interior-point solver's accuracy
+_PAD = {cp.OPTIMAL: 5e-4, cp.OPTIMAL_INACCURATE: 5e-3}
 
 
 class Relaxation:
@@ -39,26 +42,34 @@ class Relaxation:
     def __init__(self, model: Model, flops: float, params: float) -> None:
         self.m = m = model
         fam, n, nv = m.fam, m.n, m.nv
+        cb = 2.0 if fam.block == "bottleneck" else 1.0
+        # scaled variables s[3j + (0, 1, 2)] ~ L_j * v[(iw, ib, ik)[j]]
+        self.idx = np.ravel(np.column_stack([m.iw, m.ib, m.ik]))
+        rep3 = np.repeat(np.eye(n), 3, axis=0)
         self.v = v = cp.Variable(nv)
         self.L = L = cp.Variable(n)
-        self.z = z = cp.Variable(n)
-        self.p_lo, self.p_hi = cp.Parameter(nv), cp.Parameter(nv)
-        self.p_Llo, self.p_Lhi = cp.Parameter(n), cp.Parameter(n)
-        self.p_wv = cp.Parameter(nv)
-        self.p_wz = cp.Parameter(n, nonneg=True)
-        self.p_mc = {k: cp.Parameter(n) for k in ("plo", "phi", "c1", "c2")}
-        self.p_alpha, self.p_gamma = cp.Parameter(n), cp.Parameter(n, nonneg=True)
-        p = m.P @ v
+        self.s = s = cp.Variable(3 * n)
+        par = cp.Parameter
+        self.p_lo, self.p_hi = par(nv), par(nv)
+        self.p_Llo, self.p_Lhi = par(n), par(n)
+        self.p_wv, self.p_ws = par(nv), par(3 * n)
+        self.p_mc = {k: par(3 * n) for k in ("Llo", "Lhi", "ulo", "uhi", "c1", "c2", "c3", "c4")}
+        mc = self.p_mc
+        u, M3 = v[self.idx], rep3 @ L - 1.0
         cons = [
             v >= self.p_lo,
             v <= self.p_hi,
             L >= self.p_Llo,
             L <= self.p_Lhi,
-            z <= cp.multiply(self.p_Lhi, p) + cp.multiply(self.p_mc["plo"], L) - self.p_mc["c1"],
-            z <= cp.multiply(self.p_Llo, p) + cp.multiply(self.p_mc["phi"], L) - self.p_mc["c2"],
+            s >= cp.multiply(mc["Llo"], u) + cp.multiply(mc["ulo"], M3) - mc["c1"],
+            s >= cp.multiply(mc["Lhi"], u) + cp.multiply(mc["uhi"], M3) - mc["c2"],
+            s <= cp.multiply(mc["Lhi"], u) + cp.multiply(mc["ulo"], M3) - mc["c3"],
+            s <= cp.multiply(mc["Llo"], u) + cp.multiply(mc["uhi"], M3) - mc["c4"],
         ]
-        chord = cp.Variable(n)  # the chord of ln L_j (a variable keeps the program DPP)
-        cons.append(chord == self.p_alpha + cp.multiply(self.p_gamma, L))
+        Y, B = s[0::3], s[1::3]
+        cons.append(B <= Y + math.log(fam.btn_ratio[1]) * (L - 1.0))
+        if fam.btn_ratio[0] > 0:
+            cons.append(B >= Y + math.log(fam.btn_ratio[0]) * (L - 1.0))
         self.q = {}
         for name, terms, budget in (
             ("flops", m.flops_terms, flops),
@@ -66,17 +77,23 @@ class Relaxation:
         ):
             fixed = (terms["dep"] < 0) & (terms["cond"] < 0)
             rep = terms["dep"] >= 0
-            q0 = cp.Parameter(int(fixed.sum()), nonneg=True)
-            q1 = cp.Parameter(int(rep.sum()), nonneg=True)
-            sel = np.zeros((int(rep.sum()), n))
-            sel[np.arange(int(rep.sum())), terms["dep"][rep]] = 1.0
-            cost = q0 @ cp.exp(terms["E"][fixed] @ v) + q1 @ cp.exp(
-                terms["E"][rep] @ v + sel @ chord
-            )
-            cons.append(cost <= 1.0)
+            n_rep = int(rep.sum())
+            Es = np.zeros((n_rep, 3 * n))
+            for r, (row, j) in enumerate(zip(terms["E"][rep], terms["dep"][rep])):
+                Es[r, 3 * j : 3 * j + 3] = row[m.iw[j]], row[m.ib[j]], row[m.ik[j]]
+            sel = np.zeros((n_rep, n))
+            sel[np.arange(n_rep), terms["dep"][rep]] = 1.0
+            # coefficients enter as logs inside the exponentials: every term is O(1)
+            q0, q1 = par(int(fixed.sum())), par(n_rep)
+            t = cp.Variable(n_rep)
+            Msel = sel @ L - 1.0
+            cons.append(cp.constraints.ExpCone(Es @ s + cp.multiply(q1, Msel), Msel, t))
+            cons.append(cp.sum(cp.exp(terms["E"][fixed] @ v + q0)) + cp.sum(t) <= 1.0)
             self.q[name] = (q0, q1, fixed, rep, budget)
-        # prefix sums of l(u): prefix @ (F v + z - p) + head + c_stem, per level
-        per_entry = m.F @ v + z - p
+        # per entry: the first unit's F_j v plus the later units' Y_j + c_b B_j + 2 K_j
+        self.Fv = Fv = m.F
+        self.Gs = np.kron(np.eye(n), np.array([[1.0, cb, 2.0]]))
+        per_entry = Fv @ v + self.Gs @ s
         lsum = m.prefix @ per_entry + m.head_in * (m.head_vec @ v) + m.c_stem
         D = 1.0 + 3.0 * (m.prefix @ L) + m.head_in
         cons.append(lsum >= -cp.entr(D) - math.log(m.obj.rho0) * D)
@@ -90,9 +107,10 @@ class Relaxation:
         Ls = L[n - 3 :] if m.obj.depth_penalty == "last3" else L
         k = Ls.shape[0]
         std = cp.norm(Ls - cp.sum(Ls) / k, 2) / math.sqrt(k)
-        objective = self.p_wv @ v + self.p_wz @ z - (m.obj.beta / _SCALE) * cp.exp(std)
+        objective = self.p_wv @ v + self.p_ws @ s - (m.obj.beta / _SCALE) * cp.exp(std)
         self.problem = cp.Problem(cp.Maximize(objective), cons)
         self.v_lo, self.v_hi = self._global_box()
+        self.s_value: np.ndarray | None = None
 
     def _global_box(self) -> tuple[np.ndarray, np.ndarray]:
         m, fam = self.m, self.m.fam
@@ -114,35 +132,42 @@ class Relaxation:
         """Upper bound, maximizer v and depths L over the node; ``-inf`` when it is empty."""
         m = self.m
         w = self.level_weights(hi)
-        # objective: sum_i w_i (prefix_i @ (F v + z - P v) + head_in_i head v + c_stem)
         wp = w @ m.prefix
-        self.p_wv.value = (wp @ (m.F - m.P) + (w @ m.head_in) * m.head_vec) / _SCALE
-        self.p_wz.value = wp / _SCALE
+        self.p_wv.value = (wp @ self.Fv + (w @ m.head_in) * m.head_vec) / _SCALE
+        self.p_ws.value = (wp @ self.Gs) / _SCALE
         const = float(w.sum() * m.c_stem)
         self.p_lo.value, self.p_hi.value = lo, hi
         self.p_Llo.value, self.p_Lhi.value = Llo, Lhi
-        plo, phi = m.P @ lo, m.P @ hi
         mc = self.p_mc
-        mc["plo"].value, mc["phi"].value = plo, phi
-        mc["c1"].value, mc["c2"].value = Lhi * plo, Llo * phi
-        span = np.where(Lhi > Llo, Lhi - Llo, 1.0)
-        gamma = np.where(Lhi > Llo, (np.log(Lhi) - np.log(Llo)) / span, 1.0 / Llo)
-        self.p_gamma.value = gamma
-        self.p_alpha.value = np.log(Llo) - gamma * Llo
+        L3lo, L3hi = np.repeat(Llo - 1.0, 3), np.repeat(Lhi - 1.0, 3)
+        ulo, uhi = lo[self.idx], hi[self.idx]
+        mc["Llo"].value, mc["Lhi"].value, mc["ulo"].value, mc["uhi"].value = L3lo, L3hi, ulo, uhi
+        mc["c1"].value, mc["c2"].value = L3lo * ulo, L3hi * uhi
+        mc["c3"].value, mc["c4"].value = L3hi * ulo, L3lo * uhi
         for name, terms in (("flops", m.flops_terms), ("params", m.params_terms)):
             q0, q1, fixed, rep, budget = self.q[name]
-            q0.value = terms["coef"][fixed] / budget
-            shrink = (Llo[terms["dep"][rep]] - 1.0) / Llo[terms["dep"][rep]]
-            q1.value = terms["coef"][rep] * shrink / budget
+            q0.value = np.log(terms["coef"][fixed] / budget)
+            q1.value = np.log(terms["coef"][rep] / budget)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 self.problem.solve(solver=cp.CLARABEL)
         except cp.SolverError:
             return -math.inf, None, None
-        if self.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        status = self.problem.status
+        if status not in _PAD:
             return -math.inf, None, None
         bound = float(self.problem.value) * _SCALE + const
-        # interior-point optimum: pad by the solver's tolerance scale
-        bound += (1e-3 if self.problem.status == cp.OPTIMAL_INACCURATE else 1e-6) * abs(bound)
-        return bound, np.asarray(self.v.value), np.asarray(self.L.value)
+        self.s_value = np.asarray(self.s.value)
+        return (
+            bound + _PAD[status] * abs(bound),
+            np.asarray(self.v.value),
+            np.asarray(self.L.value),
+        )
+
+    def inconsistency(self, v: np.ndarray, L: np.ndarray) -> np.ndarray:
+        """Per entry, sum over (w, b, k) of |s - L u| weighted as in the entropy."""
+        if self.s_value is None:
+            return np.zeros(self.m.n)
+        diff = np.abs(self.s_value - np.repeat(L - 1.0, 3) * v[self.idx]).reshape(-1, 3)
+        return diff @ np.array([1.0, self.Gs[0, 1], 2.0])

@@ -263,9 +263,14 @@ def optimize(
     num_classes: int = 1000,
     time_limit: float = 0.8,
     gap_tol: float = 1e-3,
+    max_nodes: int | None = None,
     template: Family | None = None,
 ) -> Solution:
-    """Solve the DeepMAD program for a budget; the full :class:`Solution` with its bound."""
+    """Solve the DeepMAD program for a budget; the full :class:`Solution` with its bound.
+
+    ``time_limit`` is in CPU seconds of this process (the whole solve); ``max_nodes`` caps the
+    relaxations solved, for results that do not depend on the machine's speed.
+    """
     from archsearch.solvers._deepmad_program import branch_and_bound
 
     if family not in FAMILIES:
@@ -281,7 +286,9 @@ def optimize(
         resolution=int(resolution),
         num_classes=int(num_classes),
     )
-    return branch_and_bound(fam, obj, float(flops), float(params), time_limit, gap_tol)
+    return branch_and_bound(
+        fam, obj, float(flops), float(params), time_limit, gap_tol, max_nodes=max_nodes
+    )
 
 
 @register_solver("deepmad", description="DeepMAD: CNN design by mathematical programming")
