@@ -4,9 +4,9 @@ Nodes are boxes over the depths and the log-variables; each is bounded by the co
 of :mod:`archsearch.solvers._deepmad_relax`, explored best-bound first. Branching splits the box
 where the relaxation is loosest:
 
-* a depth range, where the McCormick envelope of L_j p_j is loosest (a range starting at 1 is
-  split into {1} and [2, hi], so that later units always carry a cost lower bound);
-* a bottleneck's log range, where that envelope is loose because of the unit width instead;
+* where the scaled variables s_j stray most from (L_j - 1) u_j (their McCormick envelopes are
+  loose), the depth range of entry j or the log range of its worst component of u_j (width,
+  bottleneck or kernel), whichever is relatively wider, split at the relaxed value;
 * a level width's log range, where t_i <= thi_i over-counts a_i (thi_i - t_i) H_i-sums;
 * a kernel range, where the relaxed kernel is not one of the family's kernels.
 
@@ -63,18 +63,16 @@ def _split(node: Node, relax: Relaxation) -> list[tuple[np.ndarray, ...]]:
     choices += [("k", j, k_gap[j]) for j in range(m.n)]
     kind, j, _ = max(choices, key=lambda c: c[2])
     if kind == "mc":
-        dL = (Lhi[j] - Llo[j]) / max(Lhi[j], 1)
-        ib = m.ib[j]
-        dp = (hi[ib] - lo[ib]) / max(hi[ib], 1e-9)
-        if Lhi[j] > Llo[j] and (dL >= dp or Llo[j] == 1):
-            if Llo[j] == 1:
-                cut = 1.0
-            else:
-                cut = float(np.clip(np.floor(L[j]), Llo[j], Lhi[j] - 1))
+        comp = relax.inconsistency(v, L, per_component=True)[j]
+        iu = int(relax.idx[3 * j + int(np.argmax(comp))])
+        dL = (Lhi[j] - Llo[j]) / Lhi[j]
+        du = (hi[iu] - lo[iu]) / max(hi[iu], 1e-9)
+        if Lhi[j] > Llo[j] and (dL >= du or hi[iu] - lo[iu] < 1e-6):
+            cut = float(np.clip(np.floor(L[j]), Llo[j], Lhi[j] - 1))
             a_hi, b_lo = Lhi.copy(), Llo.copy()
             a_hi[j], b_lo[j] = cut, cut + 1
             return [(Llo, a_hi, lo, hi), (b_lo, Lhi, lo, hi)]
-        return _bisect(node, ib, v[ib])
+        return _bisect(node, iu, v[iu])
     if kind == "t":
         i = int(m.level_c[j])
         return _bisect(node, i, v[i])

@@ -165,9 +165,12 @@ class Relaxation:
             np.asarray(self.L.value),
         )
 
-    def inconsistency(self, v: np.ndarray, L: np.ndarray) -> np.ndarray:
-        """Per entry, sum over (w, b, k) of |s - L u| weighted as in the entropy."""
+    def inconsistency(
+        self, v: np.ndarray, L: np.ndarray, per_component: bool = False
+    ) -> np.ndarray:
+        """Per entry, |s - (L - 1) u| weighted as in the entropy (summed over w, b, k)."""
         if self.s_value is None:
-            return np.zeros(self.m.n)
+            return np.zeros((self.m.n, 3) if per_component else self.m.n)
         diff = np.abs(self.s_value - np.repeat(L - 1.0, 3) * v[self.idx]).reshape(-1, 3)
-        return diff @ np.array([1.0, self.Gs[0, 1], 2.0])
+        diff = diff * np.array([1.0, self.Gs[0, 1], 2.0])
+        return diff if per_component else diff.sum(axis=1)
