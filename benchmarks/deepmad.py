@@ -175,9 +175,9 @@ def main() -> None:
         rec = json.loads(out.strip().splitlines()[-1])
         records.append(rec)
         print(
-            f"{name}: {rec['seconds_median']:.2f} s, objective {rec['objective']:.1f} "
-            f"(published {rec['published_objective']:.1f}), gap@L {rec['depth_gap']:.2%}, "
-            f"feasible {rec['feasible']}"
+            f"{name}: {rec['seconds_median']:.2f} s ({rec['cpu_seconds_median']:.2f} CPU s), "
+            f"objective {rec['objective']:.1f} (published {rec['published_objective']:.1f}), "
+            f"proved gap {rec['gap']:.2%}, feasible {rec['feasible']}"
         )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

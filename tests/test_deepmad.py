@@ -128,19 +128,39 @@ def test_solution_meets_every_constraint(small):
     assert 0 <= small.gap
 
 
-def test_solved_network_builds_and_fvcore_agrees(small):
+def _fvcore_agrees(sol, res: int, classes: int) -> None:
     from fvcore.nn import FlopCountAnalysis
 
-    arch = small.arch
-    assert arch.space == "cnn"
-    assert decode(arch).resolution == RES
-    model = build(decode(arch), Task((3, RES, RES), 10))
-    f = FlopCountAnalysis(model.eval(), torch.zeros(1, 3, RES, RES))
+    arch = sol.arch
+    assert arch.space == "cnn" and decode(arch).resolution == res
+    model = build(decode(arch), Task((3, res, res), classes))
+    f = FlopCountAnalysis(model.eval(), torch.zeros(1, 3, res, res))
     f.unsupported_ops_warnings(False)
     f.uncalled_modules_warnings(False)
     ops = f.by_operator()
-    assert ops.get("conv", 0) + ops.get("linear", 0) == small.flops
-    assert sum(p.numel() for p in model.parameters()) == small.params
+    assert ops.get("conv", 0) + ops.get("linear", 0) == sol.flops
+    assert sum(p.numel() for p in model.parameters()) == sol.params
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, res, res)).shape == (1, classes)
+
+
+def test_solved_network_builds_and_fvcore_agrees(small):
+    _fvcore_agrees(small, RES, 10)
+
+
+def test_solved_mbconv_network_builds_and_fvcore_agrees():
+    sol = optimize(8e6, 0.3e6, "mbconv", resolution=RES, num_classes=10, time_limit=0.1)
+    _fvcore_agrees(sol, RES, 10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "family, flops, params", [("resnet", 4.13e9, 25.55e6), ("mbconv", 4.5e9, 29e6)]
+)
+def test_full_size_designs_agree_with_fvcore(family, flops, params):
+    sol = optimize(flops, params, family)
+    assert sol.flops <= flops and sol.params <= params
+    _fvcore_agrees(sol, 224, 1000)
 
 
 def test_mbconv_solution_meets_budget_and_expansion_bounds():
