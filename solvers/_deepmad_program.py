@@ -10,8 +10,10 @@ where the relaxation is loosest:
 * a level width's log range, where t_i <= thi_i over-counts a_i (thi_i - t_i) H_i-sums;
 * a kernel range, where the relaxed kernel is not one of the family's kernels.
 
-Incumbents come from rounding node maximizers and improving them by exact integer moves
-(:mod:`archsearch.solvers._deepmad_search`), so every incumbent meets all constraints. The
+Incumbents come from dives (fix one entry's depth at a time at its rounded relaxed value,
+re-solving, until all depths are fixed), whose maximizers are rounded and improved by exact
+integer moves (:mod:`archsearch.solvers._deepmad_search`), so every incumbent meets all
+constraints. The
 search stops at the gap tolerance, the time limit or an empty queue; the proved upper bound is
 the best open node's bound (or the incumbent when the queue is empty).
 """
@@ -153,15 +155,15 @@ def branch_and_bound(
     params: float,
     time_limit: float = 0.8,
     gap_tol: float = 1e-3,
-    heuristic_every: int = 8,
+    heuristic_every: int = 4,
     max_nodes: int | None = None,
 ) -> Solution:
     """Maximize the DeepMAD objective within the budgets; raises ValueError when infeasible.
 
-    Phase 1 finds incumbents from the root relaxation's depths and from uniform-depth seeds,
-    each polished at its own depths; phase 2 is the branch and bound over all depths (until the
-    gap, the time limit in CPU seconds, or the queue runs out), which proves the reported bound
-    and improves the incumbent from every ``heuristic_every``-th node's maximizer. With
+    Phase 1 finds incumbents by a dive from the root and from uniform-depth seeds, polished at
+    their own depths; phase 2 is the branch and bound over all depths (until the gap, the time
+    limit in CPU seconds, or the queue runs out), which proves the reported bound and dives
+    from every ``heuristic_every``-th node for better incumbents. With
     ``max_nodes`` (relaxations solved) and a generous ``time_limit`` the result does not depend
     on the machine's speed.
     """
@@ -205,6 +207,17 @@ def _branch_and_bound(
         heapq.heappush(heap, (-bound, counter, Node(bound, Llo, Lhi, lo, hi, v, L)))
         counter += 1
 
+    def dive(node: Node) -> None:
+        """Fix the depths one entry at a time (largest first) at the rounded relaxed value."""
+        lo_d, hi_d, L = node.Llo.copy(), node.Lhi.copy(), node.L
+        for j in np.argsort(-L):
+            lo_d[j] = hi_d[j] = np.clip(np.round(L[j]), lo_d[j], hi_d[j])
+            _, v, L_new = relax.solve(lo_d, hi_d, node.lo, node.hi)
+            if v is None:
+                return
+            L = L_new
+        inc.offer(v, L)
+
     def polish(L: np.ndarray) -> None:
         Li = np.clip(np.round(L), Llo, Lhi)
         _, v, Lr = relax.solve(Li, Li, relax.v_lo, relax.v_hi)
@@ -214,7 +227,7 @@ def _branch_and_bound(
     push(None, Llo, Lhi, relax.v_lo, relax.v_hi)
     if not heap:
         raise ValueError(_infeasible_reason(m, flops, params))
-    polish(heap[0][2].L)
+    dive(heap[0][2])
     for _, v, L in _depth_seeds(relax):
         inc.offer(v, L)
     if inc.x is not None:
@@ -232,7 +245,7 @@ def _branch_and_bound(
             continue
         popped += 1
         if popped % heuristic_every == 0 or inc.x is None:
-            inc.offer(node.v, node.L)
+            dive(node)
         for child in _split(node, relax):
             push(node, *child)
     if inc.x is None:
