@@ -237,8 +237,9 @@ def _branch_and_bound(
         bound = -heap[0][0]
         if inc.value > -math.inf and bound - inc.value <= gap_tol * abs(inc.value):
             break
-        out_of_time = time.process_time() - start > time_limit
-        if (out_of_time or (max_nodes is not None and nodes >= max_nodes)) and inc.x is not None:
+        spent = time.process_time() - start
+        out_of_time = spent > time_limit or (max_nodes is not None and nodes >= max_nodes)
+        if out_of_time and (inc.x is not None or spent > 20 * time_limit):
             break
         _, _, node = heapq.heappop(heap)
         if node.bound <= inc.value:
@@ -249,6 +250,12 @@ def _branch_and_bound(
         for child in _split(node, relax):
             push(node, *child)
     if inc.x is None:
+        if heap:
+            raise ValueError(
+                f"no structure meeting FLOPs {flops:.4g}, params {params:.4g} and rho <= "
+                f"{obj.rho0} was found in {time.process_time() - start:.1f} CPU s; the budgets "
+                "are nearly infeasible (raise them, --rho, or --time-limit)"
+            )
         raise ValueError(_infeasible_reason(m, flops, params))
     bound = max([inc.value] + [-h[0] for h in heap])
     depth_bound = relax.solve(inc.L, inc.L, relax.v_lo, relax.v_hi)[0]

@@ -9,8 +9,12 @@ objective and the bound proved, and writes the network as an Architecture of the
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from archsearch.solvers.deepmad import DEPTH_PENALTIES, FAMILIES
+
+if TYPE_CHECKING:
+    from archsearch.solvers.deepmad import Solution
 
 
 def _positive(text: str) -> float:
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(sol: object) -> str:
+def report(sol: Solution) -> str:
     """The stage-by-stage table and the summary lines of a :class:`Solution`."""
     s = sol.structure
     st = sol.stats
