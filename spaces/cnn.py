@@ -140,6 +140,33 @@ class CNNSpace(Space):
             raise ValueError(
                 f"depths={depths!r} must be a range (low, high) with 1 <= low <= high"
             )
+        checks = {
+            "widths": (widths, lambda v: isinstance(v, int) and v >= 1, "positive integers"),
+            "stem_widths": (
+                stem_widths,
+                lambda v: isinstance(v, int) and v >= 1,
+                "positive integers",
+            ),
+            "head_widths": (head_widths, lambda v: isinstance(v, int) and v >= 0, "integers >= 0"),
+            "kernels": (
+                kernels,
+                lambda v: isinstance(v, int) and v >= 1 and v % 2,
+                "odd integers",
+            ),
+            "strides": (strides, lambda v: isinstance(v, int) and v >= 1, "positive integers"),
+            "bottlenecks": (bottlenecks, lambda v: v > 0, "positive ratios"),
+            "expansions": (expansions, lambda v: v >= 0, "ratios >= 0"),
+            "group_widths": (
+                group_widths,
+                lambda v: isinstance(v, int) and v >= 0,
+                "integers >= 0",
+            ),
+            "se": (se, lambda v: 0 <= v <= 1, "ratios in [0, 1]"),
+        }
+        for name, (values, ok, what) in checks.items():
+            bad = [v for v in values if isinstance(v, bool) or not ok(v)]
+            if bad or not values:
+                raise ValueError(f"{name}={tuple(values)!r} must be non-empty {what}")
         self.free = bool(free)
         self.n_stages, self.family = stages, family
         self.widths, self.depths = tuple(widths), tuple(depths)

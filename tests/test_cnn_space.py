@@ -13,6 +13,8 @@ from archsearch.registry import get_space
 from archsearch.space import Task
 from archsearch.testing.conformance import check_space
 
+torch.set_num_threads(1)  # tiny models; threads only contend on a shared CPU
+
 
 def regnet(depths, widths, g, se=0.25, stem=32, res=224):
     """A RegNet-style spec (bottleneck multiplier 1)."""
@@ -157,6 +159,10 @@ def test_spec_and_space_errors():
         get_space("cnn", family="vit")
     with pytest.raises(ValueError, match="stages=0 must be a positive integer"):
         get_space("cnn", stages=0)
+    with pytest.raises(ValueError, match=r"kernels=\(3, 4\) must be non-empty odd integers"):
+        get_space("cnn", kernels=(3, 4))
+    with pytest.raises(ValueError, match=r"widths=\(\) must be non-empty positive"):
+        get_space("cnn", widths=())
     with pytest.raises(ValueError, match="depths=.* must be a range"):
         get_space("cnn", depths=(3, 1))
     with pytest.raises(InvalidArchitecture, match="not 'cnn'"):

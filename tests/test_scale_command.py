@@ -13,12 +13,16 @@ from archsearch.solvers.scaling_report import load_base
 from archsearch.spaces.cnn import decode, encode
 from archsearch.spaces.cnn_zoo import zoo
 
+from archsearch import registry
 from archsearch.arch import Architecture
 from archsearch.commands.scale import register
+from archsearch.params import Choice
 from archsearch.registry import get_space, get_strategy
 from archsearch.results import Record, Run
-from archsearch.space import Task
+from archsearch.space import Space, Task
 from archsearch.strategy import Exhausted, Result, Trial
+
+torch.set_num_threads(1)  # tiny models; threads only contend on a shared CPU
 
 
 def cli(*argv: str) -> int:
@@ -116,8 +120,50 @@ def test_scaling_strategy_in_a_search(tmp_path):
         out=tmp_path,
         space_options={"free": True},
         strategy_options={"base": str(base), "factors": [2]},
+        trainer_options={"threads": 1, "max_steps": 4},
         progress=False,
     )
     records = run.records()
     assert len(records) == 1 and records[0].result.status == "ok"
     assert json.loads((run.path / "best.json").read_text())["arch"] == scale(arch, 2).to_json()
+
+
+class _CellSpace(Space):
+    """A stand-in for a space stacked N @ F through its options (as nasnet is)."""
+
+    name = "cells-test"
+
+    def __init__(self, cells: int = 1, filters: int = 96) -> None:
+        self.cells, self.filters = cells, filters
+
+    def next_param(self, partial):
+        return None if "op" in partial else Choice("op", ("a", "b"))
+
+    def build(self, arch, task):
+        raise NotImplementedError
+
+    def complexity(self, arch, task):
+        r = task.input_shape[1]
+        return {"flops": float(self.cells * self.filters**2 * r**2)}
+
+
+def test_scale_space_options_base(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(
+        registry._entries["space"], "cells-test", registry.Entry("cells-test", _CellSpace, "")
+    )
+    path = tmp_path / "a.json"
+    Architecture("cells-test", {"op": "a"}).save(path)
+    out = tmp_path / "scaled.json"
+    argv = ["scale", "--arch", str(path), "--factor", "4", "--space-opt", "cells=6"]
+    assert cli(*argv, "--space-opt", "filters=96", "--out", str(out)) == 0
+    text = capsys.readouterr().out
+    # dWr at 4x: N 6 -> 7, F 96 -> 168 (multiple of 24), resolution 32 -> 36.
+    assert "{'cells': 7, 'filters': 168, 'resolution': 36}" in text
+    assert f"({7 * 168**2 * 36**2 / (6 * 96**2 * 32**2):.2f}x)" in text
+    data = json.loads(out.read_text())
+    assert data["space_options"] == {"cells": 7, "filters": 168} and data["resolution"] == 36
+    assert Architecture.from_json(data) == Architecture("cells-test", {"op": "a"})
+    assert cli(*argv, "--space-opt", "filters=96", "--compare") == 0
+    assert len(capsys.readouterr().out.splitlines()) == 6
+    with pytest.raises(ValueError, match="give its cells and filters with --space-opt"):
+        cli(*argv)
