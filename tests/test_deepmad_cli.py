@@ -87,3 +87,25 @@ def test_strategy_needs_the_free_cnn_space():
             num_classes=10,
             time_limit=0.1,
         )
+
+
+@pytest.mark.slow
+def test_search_trains_the_solved_network(tmp_path):
+    from archsearch.api import search
+    from archsearch.data import load_data
+
+    data = load_data("synthetic", shape=(3, 32, 32), classes=4, size=16)
+    run = search(
+        get_space("cnn", free=True, resolution=32),
+        "deepmad",
+        dataset=data,
+        budget=3,
+        epochs=1,
+        strategy_options={"flops": 3e6, "params": 0.1e6, "num_classes": 4, "time_limit": 0.1},
+        out=tmp_path,
+        progress=False,
+    )
+    records = run.records()
+    assert len(records) == 1 and records[0].result.status == "ok"
+    assert records[0].trial.meta["flops_budget"] == 3e6
+    assert 0 < records[0].result.cost["flops"] <= 3e6
