@@ -19,7 +19,7 @@ from archsearch.strategy import Result, Trial, restore
 from archsearch.surrogates import NgramFeatures, Surrogate
 from archsearch.variation import crossover, mutate
 
-MINE = ["mcts", "mcts-bisect", "smbo", "smbo-ngram", "evolution", "nsga2", "optuna"]
+MINE = ["mcts", "mcts-bisect", "smbo", "smbo-ngram", "evolution", "nsga2", "optuna", "dedup"]
 
 
 def conditional(choose):
@@ -315,3 +315,21 @@ def test_bad_knobs():
         NSGA2Strategy(SPACE, crossover=1.5)
     with pytest.raises(ValueError, match="unknown Optuna sampler 'bo'"):
         make_sampler("bo", 0)
+
+
+def test_dedup_wrapper_never_repeats_and_informs_the_inner_strategy():
+    from archsearch.strategies.dedup import Dedup
+
+    space = FunctionSpace(lambda c: (c("a", [0, 1, 2]), c("b", [0, 1]), None)[-1], name="s6")
+    s = Dedup(space, seed=0, strategy="random")
+    keys = []
+    for _ in range(6):
+        t = s.ask()
+        keys.append(t.arch.key)
+        s.tell(t, Result(metrics={"accuracy": 0.5}))
+    assert len(set(keys)) == 6
+    assert s.inner.n_told > 6  # the repeats it proposed were told their known results
+    wrapped = Dedup.wrap(get_strategy("evolution")(space, seed=0))
+    assert wrapped.ask().arch.space == "s6"
+    with pytest.raises(ValueError, match="dedup cannot wrap itself"):
+        Dedup(space, strategy="dedup")

@@ -32,7 +32,7 @@ from archsearch.variation import mutate
 
 
 @register_strategy(
-    "smbo", description="surrogate-ranked candidates (random forest), epsilon-greedy"
+    "smbo", description="model-based: GP + expected improvement on sampled candidates"
 )
 class SMBO(Strategy):
     """Model-based search (see the module docstring); ``surrogate`` = forest, ridge or ngram."""
