@@ -12,7 +12,8 @@ from archsearch.arch import Architecture
 from archsearch.params import Choice, Float, Int
 from archsearch.registry import get_strategy
 from archsearch.space import FunctionSpace
-from archsearch.strategies.mcts import MCTS, _Walk
+from archsearch.strategies._mcts_walk import Walk
+from archsearch.strategies.mcts import MCTS
 from archsearch.strategies.nsga2 import NSGA2, NSGA2Strategy
 from archsearch.strategies.optuna import OptunaStrategy, distribution, make_sampler
 from archsearch.strategy import Result, Trial, restore
@@ -146,7 +147,7 @@ def test_bisection_chain_lengths(k):
     s = MCTS(space, seed=0, bisect=True)
     lengths = []
     for target in range(k):
-        walk, steps = _Walk(s), 0
+        walk, steps = Walk(s), 0
         while walk.param is not None:
             walk.apply(walk.action_for(target))
             steps += 1

@@ -28,74 +28,12 @@ import math
 from typing import Any
 
 from archsearch.arch import Architecture
-from archsearch.params import Float, Param, Value
+from archsearch.params import Float, Int, Param, Value
 from archsearch.registry import register_strategy
 from archsearch.space import Space
+from archsearch.strategies._mcts_walk import Walk
 from archsearch.strategy import Exhausted, Result, Strategy, Trial
 from archsearch.variation import index_of
-
-
-class _Walk:
-    """A position in the decision tree: decisions so far, the open param and its index interval."""
-
-    def __init__(self, owner: MCTS) -> None:
-        self.owner = owner
-        self.partial: dict[str, Value] = {}
-        self._next()
-
-    def _next(self) -> None:
-        self.param: Param | None = self.owner.space.next_param(self.partial)
-        self.lo, self.hi = 0, self.owner._size(self.param) if self.param is not None else 0
-        self._settle()
-
-    def _settle(self) -> None:
-        # Decisions with one value left are made at once: they are not branching points.
-        while self.param is not None and self.hi - self.lo == 1:
-            self.partial[self.param.name] = self.owner._value(self.param, self.lo)
-            self._next_raw()
-
-    def _next_raw(self) -> None:
-        self.param = self.owner.space.next_param(self.partial)
-        self.lo, self.hi = 0, self.owner._size(self.param) if self.param is not None else 0
-
-    @property
-    def width(self) -> int:
-        """Number of actions at this point (0 when the architecture is complete)."""
-        if self.param is None:
-            return 0
-        return 2 if self.owner.bisect else self.hi - self.lo
-
-    def apply(self, action: int) -> None:
-        """Take one branch of the tree."""
-        assert self.param is not None
-        if self.owner.bisect:
-            mid = (self.lo + self.hi) // 2
-            self.lo, self.hi = (self.lo, mid) if action == 0 else (mid, self.hi)
-        else:
-            self.lo, self.hi = action, action + 1
-        self._settle()
-
-    def action_for(self, value: Value) -> int | None:
-        """The branch that leads toward ``value`` of the open decision, or None if off the grid."""
-        assert self.param is not None
-        i = self.owner._index(self.param, value)
-        if i is None or not self.lo <= i < self.hi:
-            return None
-        if self.owner.bisect:
-            return int(i >= (self.lo + self.hi) // 2)
-        return i - self.lo
-
-    def rollout(self, rng: Any) -> dict[str, Value]:
-        """Finish the architecture uniformly at random (on the grid)."""
-        out = dict(self.partial)
-        if self.param is not None:
-            out[self.param.name] = self.owner._value(
-                self.param, self.lo + int(rng.integers(self.hi - self.lo))
-            )
-        own = self.owner
-        while (p := own.space.next_param(out)) is not None:
-            out[p.name] = own._value(p, int(rng.integers(own._size(p))))
-        return out
 
 
 @register_strategy("mcts", description="Monte Carlo tree search (UCT), DeepArchitect style")
@@ -171,8 +109,8 @@ class MCTS(Strategy):
     def _value(self, p: Param, i: int) -> Value:
         if isinstance(p, Float):
             return self._grid(p)[i]
-        if hasattr(p, "step"):
-            return p.low + p.step * i  # type: ignore[attr-defined]
+        if isinstance(p, Int):
+            return p.low + p.step * i
         return p.options[i]  # type: ignore[attr-defined]
 
     def _index(self, p: Param, value: Value) -> int | None:
@@ -181,10 +119,10 @@ class MCTS(Strategy):
                 return None
             g = self._grid(p)
             return min(range(len(g)), key=lambda k: abs(g[k] - value))  # type: ignore[operator]
-        if hasattr(p, "step"):
+        if isinstance(p, Int):
             if not p.contains(value):
                 return None
-            return (value - p.low) // p.step  # type: ignore[attr-defined,operator]
+            return (value - p.low) // p.step  # type: ignore[operator]
         return index_of(list(p.options), value)  # type: ignore[attr-defined]
 
     # -- tree ------------------------------------------------------------------------------------
@@ -254,7 +192,7 @@ class MCTS(Strategy):
     def ask(self) -> Trial:
         if self.full[0]:
             raise Exhausted("MCTS has proposed every architecture of the space")
-        walk = _Walk(self)
+        walk = Walk(self)
         node, path, widths = 0, [0], []
         while True:
             width = walk.width
@@ -297,7 +235,7 @@ class MCTS(Strategy):
 
     def _path_of(self, arch: Architecture) -> list[int]:
         """The stored part of the tree path of an architecture proposed elsewhere."""
-        walk, node, path = _Walk(self), 0, [0]
+        walk, node, path = Walk(self), 0, [0]
         decisions = arch.decisions
         while walk.param is not None and walk.param.name in decisions:
             action = walk.action_for(decisions[walk.param.name])
