@@ -157,6 +157,17 @@ def test_bisection_chain_lengths(k):
     assert max(lengths) == math.ceil(math.log2(k))
 
 
+def test_mcts_rave_shares_value_statistics_across_the_tree():
+    s = MCTS(SPACE, seed=0, rave=100.0)
+    trials = drive(s, 30)
+    again = [t.arch for t in drive(MCTS(SPACE, seed=0, rave=100.0), 30)]
+    assert [t.arch for t in trials] == again
+    told = sum(1 for t in trials if t.arch["depth"] == 3)
+    assert s.amaf[("depth", "3")][0] == told
+    restored = restore(s.snapshot(), SPACE)
+    assert [t.arch for t in drive(restored, 5)] == [t.arch for t in drive(s, 5)]
+
+
 def test_mcts_discretizes_floats():
     space = FunctionSpace(lambda c: (c.float("lr", 0.0, 1.0), None)[-1], name="f")
     s = MCTS(space, seed=0, float_bins=5)
@@ -298,6 +309,8 @@ def test_bad_knobs():
         MCTS(SPACE, first_play="zero")
     with pytest.raises(ValueError, match="normalize="):
         MCTS(SPACE, normalize="z")
+    with pytest.raises(ValueError, match="rave=-1"):
+        MCTS(SPACE, rave=-1)
     with pytest.raises(ValueError, match="population=0"):
         get_strategy("evolution")(SPACE, population=0)
     with pytest.raises(ValueError, match="sample=30"):

@@ -19,6 +19,11 @@ decision by a chain of binary splits of the index interval ``[lo, hi)`` at
 ``mid = (lo + hi) // 2`` (between floor and ceil of log2 k levels), so similar values share
 statistics. Fully enumerated subtrees are marked and skipped, and a rollout that repeats an
 architecture already proposed is redrawn (up to ``retries`` times).
+
+Optional RAVE (Gelly and Silver, "Combining Online and Offline Knowledge in UCT", ICML 2007),
+``rave = k > 0``: every (decision, value) keeps all-moves-as-first statistics over all trials; a
+child's value becomes ``(1 - b) Q_i + b A_i`` with ``b = sqrt(k / (3 n_i + k))``, and unvisited
+children are ranked by ``A_i`` (those never seen come first).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class MCTS(Strategy):
         expand: str = "path",
         first_play: str = "inf",
         normalize: str = "rank",
+        rave: float = 0.0,
     ) -> None:
         super().__init__(space, objectives, seed)
         if c < 0:
@@ -73,6 +79,11 @@ class MCTS(Strategy):
             )
         self.expand, self.first_play, self.normalize = expand, first_play, normalize
         self.sorted_scores: list[float] = []
+        if rave < 0:
+            raise ValueError(f"rave={rave} must be >= 0")
+        self.rave = float(rave)
+        # All-moves-as-first statistics per (decision, value): [trials, scored trials, score sum].
+        self.amaf: dict[tuple[str, str], list[float]] = {}
         self.c, self.lam, self.bisect = float(c), float(lam), bool(bisect)
         self.float_bins, self.retries = int(float_bins), int(retries)
         # The tree, stored flat (node ids index these lists) so snapshots never recurse deeply.
@@ -157,25 +168,59 @@ class MCTS(Strategy):
             top = (self.best[i] - self.low) / span
         return (1.0 - self.lam) * mean + self.lam * top
 
-    def _select(self, node: int, width: int) -> tuple[int, bool]:
+    def _amaf_of(self, key: tuple[str, str]) -> tuple[float, float]:
+        """(trials, normalized mean score) of one decision value over every trial seen."""
+        st = self.amaf.get(key)
+        if st is None or st[0] == 0:
+            return 0.0, 0.0
+        span = self.high - self.low
+        if st[1] == 0:
+            return st[0], 0.0
+        if span <= 0:
+            return st[0], st[1] / st[0]
+        return st[0], (st[2] - st[1] * self.low) / span / st[0]
+
+    def _select(self, node: int, width: int, walk: Walk | None = None) -> tuple[int, bool]:
         """(action, is_new): an unvisited action if any is open, else the UCT maximum."""
         kids = self.children[node]
         free = [a for a in range(width) if a not in kids] if len(kids) < width else []
-        if free and (self.first_play == "inf" or not kids):
+        rave = self.rave > 0 and walk is not None and not self.bisect
+        if free and not rave and (self.first_play == "inf" or not kids):
             return free[int(self.rng.integers(len(free)))], True
         log_n = math.log(max(self.visits[node], 1))
         best_u, best_a = -math.inf, []
-        if free:
+        if free and not rave:
             # First-play urgency: an unvisited child is valued like one visit at the parent's mean.
             best_u = self._mean_of(node) + self.c * math.sqrt(2.0 * log_n)
+        amaf: dict[int, tuple[float, float]] = {}
+        if rave:
+            assert walk is not None and walk.param is not None
+            p = walk.param
+            amaf = {a: self._amaf_of((p.name, repr(self._value(p, a)))) for a in range(width)}
+            free_u, free_a = -math.inf, []
+            for a in free:
+                m, q = amaf[a]
+                u = math.inf if m == 0 else q + self.c * math.sqrt(2.0 * log_n)
+                if u > free_u + 1e-12:
+                    free_u, free_a = u, [a]
+                elif abs(u - free_u) <= 1e-12:
+                    free_a.append(a)
+            if free_a:
+                best_u = free_u
         for a, ch in kids.items():
             if self.full[ch]:
                 continue
-            u = self._value_of(ch) + self.c * math.sqrt(2.0 * log_n / self.visits[ch])
+            q = self._value_of(ch)
+            if rave:
+                beta = math.sqrt(self.rave / (3 * self.visits[ch] + self.rave))
+                q = (1 - beta) * q + beta * amaf[a][1]
+            u = q + self.c * math.sqrt(2.0 * log_n / self.visits[ch])
             if u > best_u + 1e-12:
                 best_u, best_a = u, [a]
             elif abs(u - best_u) <= 1e-12:
                 best_a.append(a)
+        if rave and free_a and (not best_a or best_u == free_u):
+            return free_a[int(self.rng.integers(len(free_a)))], True
         if not best_a:
             return free[int(self.rng.integers(len(free)))], True
         return best_a[int(self.rng.integers(len(best_a)))], False
@@ -199,7 +244,7 @@ class MCTS(Strategy):
             widths.append(width)
             if width == 0:
                 break
-            action, new = self._select(node, width)
+            action, new = self._select(node, width, walk)
             walk.apply(action)
             if new:
                 child = self._new_node()
@@ -262,6 +307,9 @@ class MCTS(Strategy):
                 self.visits[i] += 1
             self.seen.add(key)
         s = self.score(result)
+        for name, value in trial.arch.decisions.items():
+            st = self.amaf.setdefault((name, repr(value)), [0, 0, 0.0])
+            st[0] += 1
         if s is None:
             return
         if self.normalize == "rank":
@@ -278,6 +326,10 @@ class MCTS(Strategy):
             self.ok[i] += 1
             self.total[i] += s
             self.best[i] = max(self.best[i], s)
+        for name, value in trial.arch.decisions.items():
+            st = self.amaf[(name, repr(value))]
+            st[1] += 1
+            st[2] += s
 
 
 @register_strategy(
