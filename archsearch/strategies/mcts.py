@@ -33,12 +33,10 @@ import math
 from typing import Any
 
 from archsearch.arch import Architecture
-from archsearch.params import Float, Int, Param, Value
 from archsearch.registry import register_strategy
 from archsearch.space import Space
-from archsearch.strategies._mcts_walk import Walk
+from archsearch.strategies._mcts_walk import Grid, Walk
 from archsearch.strategy import Exhausted, Result, Strategy, Trial
-from archsearch.variation import index_of
 
 
 @register_strategy("mcts", description="Monte Carlo tree search (UCT), DeepArchitect style")
@@ -96,45 +94,7 @@ class MCTS(Strategy):
         self.low, self.high = math.inf, -math.inf
         self.pending: dict[int, tuple[str, list[int]]] = {}
         self.seen: set[str] = set()
-        self._grids: dict[Param, list[Value]] = {}
-
-    def attach(self, space: Space) -> None:
-        super().attach(space)
-        self._grids = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["_grids"] = {}
-        return state
-
-    # -- values of a param on its grid -------------------------------------------------------
-    def _size(self, p: Param) -> int:
-        return self.float_bins if isinstance(p, Float) else int(p.size)
-
-    def _grid(self, p: Param) -> list[Value]:
-        g = self._grids.get(p)
-        if g is None:
-            g = self._grids[p] = p.grid(self.float_bins)
-        return g
-
-    def _value(self, p: Param, i: int) -> Value:
-        if isinstance(p, Float):
-            return self._grid(p)[i]
-        if isinstance(p, Int):
-            return p.low + p.step * i
-        return p.options[i]  # type: ignore[attr-defined]
-
-    def _index(self, p: Param, value: Value) -> int | None:
-        if isinstance(p, Float):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                return None
-            g = self._grid(p)
-            return min(range(len(g)), key=lambda k: abs(g[k] - value))  # type: ignore[operator]
-        if isinstance(p, Int):
-            if not p.contains(value):
-                return None
-            return (value - p.low) // p.step  # type: ignore[operator]
-        return index_of(list(p.options), value)  # type: ignore[attr-defined]
+        self.grid = Grid(self.float_bins)
 
     # -- tree ------------------------------------------------------------------------------------
     def _new_node(self) -> int:
@@ -196,7 +156,7 @@ class MCTS(Strategy):
         if rave:
             assert walk is not None and walk.param is not None
             p = walk.param
-            amaf = {a: self._amaf_of((p.name, repr(self._value(p, a)))) for a in range(width)}
+            amaf = {a: self._amaf_of((p.name, repr(self.grid.value(p, a)))) for a in range(width)}
             free_u, free_a = -math.inf, []
             for a in free:
                 m, q = amaf[a]
