@@ -199,7 +199,7 @@ def _branch_and_bound(
         nonlocal counter, nodes
         bound, v, L = relax.solve(Llo, Lhi, lo, hi)
         nodes += 1
-        if v is None and parent is not None and relax.problem.status != "infeasible":
+        if v is None and parent is not None and relax.status != "infeasible":
             # solver trouble: the child keeps its parent's (valid) bound and point
             bound, v, L = parent.bound, parent.v, np.clip(parent.L, Llo, Lhi)
         if v is None or bound <= inc.value:

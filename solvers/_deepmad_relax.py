@@ -32,6 +32,8 @@ from archsearch.solvers._deepmad_model import Model
 
 # objective scale: keeps Clarabel's iterates O(1) (objectives are O(1e4))
 _SCALE = 1e4
+# Clarabel's stopping tolerances (looser than its defaults: the bounds are padded anyway)
+_TOLERANCES = {"tol_gap_rel": 1e-6, "tol_gap_abs": 1e-6, "tol_feas": 1e-7, "tol_ktratio": 1e-5}
 # relative padding of a bound for the interior-point solver's accuracy
 _PAD = {cp.OPTIMAL: 5e-4, cp.OPTIMAL_INACCURATE: 5e-3}
 
@@ -111,6 +113,8 @@ class Relaxation:
         self.problem = cp.Problem(cp.Maximize(objective), cons)
         self.v_lo, self.v_hi = self._global_box()
         self.s_value: np.ndarray | None = None
+        #: status of the last solve: a cvxpy status, or "error" when the solver failed
+        self.status = ""
 
     def _global_box(self) -> tuple[np.ndarray, np.ndarray]:
         m, fam = self.m, self.m.fam
@@ -151,10 +155,11 @@ class Relaxation:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=cp.CLARABEL)
+                self.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
         except cp.SolverError:
+            self.status = "error"
             return -math.inf, None, None
-        status = self.problem.status
+        self.status = status = self.problem.status
         if status not in _PAD:
             return -math.inf, None, None
         bound = float(self.problem.value) * _SCALE + const
