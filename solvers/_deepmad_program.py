@@ -226,6 +226,8 @@ def _branch_and_bound(
 
     push(None, Llo, Lhi, relax.v_lo, relax.v_hi)
     if not heap:
+        if relax.status != "infeasible":
+            raise RuntimeError(f"the root relaxation could not be solved (status {relax.status})")
         raise ValueError(_infeasible_reason(m, flops, params))
     dive(heap[0][2])
     for _, v, L in _depth_seeds(relax):
