@@ -43,11 +43,18 @@ def value(arch) -> float:
 class Scored:
     """Accuracy = a/10 + b, reported over ``epochs``; the decision ``mode`` injects faults."""
 
-    def __init__(self, epochs: int = 2, sleep: float = 0.05, marker: str | None = None) -> None:
-        self.epochs, self.sleep, self.marker = epochs, sleep, marker
+    def __init__(
+        self, epochs: int = 2, sleep: float = 0.05, marker: str | None = None, meet: str = ""
+    ) -> None:
+        self.epochs, self.sleep, self.marker, self.meet = epochs, sleep, marker, meet
 
     def __call__(self, arch, report=None):
         start = time.time()
+        if self.meet:
+            # Rendezvous: wait until two trials have started, so they must run side by side.
+            Path(self.meet, f"{os.getpid()}-{time.time_ns()}").touch()
+            while len(os.listdir(self.meet)) < 2 and time.time() < start + 60:
+                time.sleep(0.01)
         mode = arch["mode"]
         if mode == "die" or (mode == "flaky" and not os.path.exists(self.marker)):
             if mode == "flaky":
@@ -119,20 +126,26 @@ def journal(run) -> dict[int, tuple]:
 def test_ray_journal_matches_local(ray_session, tmp_path):
     common = dict(evaluator=Scored(), budget=6, out=tmp_path, progress=False, seed=3)
     local = search(OK_SPACE, "random", executor="local", run_id="local", **common)
+    meet = tmp_path / "meet"
+    meet.mkdir()
     remote = search(
         OK_SPACE,
         "random",
         executor="ray",
         executor_options={"concurrency": 2},
         run_id="ray",
-        **common,
+        **{**common, "evaluator": Scored(meet=str(meet))},
     )
     assert journal(remote) == journal(local)
     records = remote.records()
     assert all(r.result.status == "ok" for r in records)
-    spans = sorted((r.result.cost["start"], r.result.cost["end"]) for r in records)
-    assert any(b0 < a1 for (_, a1), (b0, _) in zip(spans, spans[1:])), "no two trials overlapped"
-    assert len({r.result.cost["pid"] for r in records}) == 2
+    events = sorted(
+        [(r.result.cost["start"], 1) for r in records]
+        + [(r.result.cost["end"], -1) for r in records]
+    )
+    running = [sum(step for _, step in events[: i + 1]) for i in range(len(events))]
+    assert max(running) == 2  # the first two met; never more than the concurrency asked for
+    assert len({r.result.cost["pid"] for r in records}) == 2  # one reused actor per slot
     assert json.loads((remote.path / "inflight.json").read_text()) == {"trials": []}
     assert (remote.path / "strategy.pkl").exists()
 
@@ -194,16 +207,14 @@ def test_ray_asha_prunes_a_bad_trial(ray_session, tmp_path):
 
 DRIVER = """
 import sys
-import time
-import ray
 sys.path.insert(0, {tests!r})
 from test_ray import OK_SPACE, Scored, ship_by_value
 from archsearch.api import search
 
 ship_by_value()
-ray.init(address={address!r}, log_to_driver=False)
-search(OK_SPACE, "random", evaluator=Scored(sleep=0.3), budget=10, seed=5, executor="ray",
-       executor_options={{"concurrency": 2}}, out={out!r}, run_id="killed", progress=False)
+search(OK_SPACE, "random", evaluator=Scored(sleep=0.25), budget=8, seed=5, executor="ray",
+       executor_options={{"concurrency": 2, "address": {address!r}}}, out={out!r},
+       run_id="killed", progress=False)
 """
 
 
@@ -213,7 +224,7 @@ def test_ray_resume_after_sigkill_keeps_finished_trials(ray_session, tmp_path):
     script.write_text(DRIVER.format(tests=tests, address=ray_session, out=str(tmp_path)))
     proc = subprocess.Popen([sys.executable, str(script)], env={**os.environ})
     path = tmp_path / "killed"
-    deadline = time.time() + 60
+    deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if (path / "trials.jsonl").exists() and len(
             (path / "trials.jsonl").read_bytes().splitlines()
@@ -237,7 +248,7 @@ def test_ray_resume_after_sigkill_keeps_finished_trials(ray_session, tmp_path):
     )  # no finished trial lost or rewritten
     records = run.records()
     numbers = [r.trial.number for r in records]
-    assert len(records) == 10 and len(set(numbers)) == 10
+    assert len(records) == 8 and len(set(numbers)) == 8
     assert done_before <= set(numbers)
     assert inflight - done_before <= set(numbers)  # in-flight trials ran again
     # The strategy continued the same search: trial k is the k-th ask of a fresh seeded run.
@@ -279,3 +290,64 @@ def test_ray_resource_errors_before_any_trial(ray_session, tmp_path):
 def test_ray_executor_rejects_bad_options(options, match):
     with pytest.raises(ValueError, match=match):
         RayExecutor(**options)
+
+
+def cluster(*nodes):
+    total = {}
+    for n in nodes:
+        for k, v in n.items():
+            total[k] = total.get(k, 0.0) + v
+    return {"total": total, "nodes": list(nodes)}
+
+
+@pytest.mark.parametrize(
+    "options, nodes, expected",
+    [
+        ({}, [{"CPU": 2.0}], (1.0, 0.0, 2)),  # no GPU: CPU trials
+        ({}, [{"CPU": 16.0, "GPU": 2.0}], (1.0, 1.0, 2)),  # default: one GPU per trial
+        ({"gpus_per_trial": 0.25}, [{"CPU": 16.0, "GPU": 2.0}], (1.0, 0.25, 8)),
+        ({"gpus_per_trial": 0, "cpus_per_trial": 4}, [{"CPU": 16.0, "GPU": 2.0}], (4.0, 0.0, 4)),
+        ({}, [{"CPU": 8.0, "GPU": 4.0}, {"CPU": 8.0, "GPU": 4.0}], (1.0, 1.0, 8)),
+    ],
+)
+def test_ray_resources_per_trial(options, nodes, expected):
+    assert RayExecutor(**options)._resources(cluster(*nodes)) == expected
+
+
+def test_ray_gpus_must_fit_on_one_node():
+    two = cluster({"CPU": 8.0, "GPU": 1.0}, {"CPU": 8.0, "GPU": 1.0})
+    with pytest.raises(
+        ValueError, match="largest Ray node has 1 GPU\\(s\\) \\(cluster total 2\\)"
+    ):
+        RayExecutor(gpus_per_trial=2)._resources(two)
+
+
+def test_ray_trial_sees_only_its_gpus(monkeypatch):
+    import torch
+
+    from archsearch.evaluate import ray_trial
+
+    calls = []
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    monkeypatch.setattr(ray, "get_gpu_ids", lambda: [])
+    assert ray_trial.place_devices(0.0) == []
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ""  # a CPU trial must not grab GPU 0
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # what Ray sets for an actor on GPU 1
+    monkeypatch.setattr(ray, "get_gpu_ids", lambda: [1])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction", lambda *a: calls.append(a))
+    assert ray_trial.place_devices(0.25) == ["1"]
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "1" and calls == [(0.25, 0)]
+    ray_trial.place_devices(1.0)
+    assert calls == [(0.25, 0)]  # a whole GPU is not capped
+
+
+def test_ray_is_imported_only_when_used():
+    code = (
+        "import sys, archsearch.api, archsearch.evaluate.ray as r; "
+        "r.RayExecutor(concurrency=2); archsearch.api.get_executor('ray', concurrency=2); "
+        "print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -145,7 +145,7 @@ class RayExecutor:
                     trial_dirname_creator=_trial_name,
                 ),
                 run_config=tune.RunConfig(
-                    name=time.strftime("tune-%Y%m%d-%H%M%S"),
+                    name=time.strftime("tune-%Y%m%d-%H%M%S-") + str(os.getpid()),
                     storage_path=str(Path(self.storage or run.path / "tune").resolve()),
                     verbose=0,
                     failure_config=tune.FailureConfig(max_failures=self.max_failures),
