@@ -118,7 +118,7 @@ class RayExecutor:
         import ray
         from ray import tune
 
-        from archsearch.evaluate.ray_searcher import ErrorText, Ledger, StrategySearcher
+        from archsearch.evaluate.ray_searcher import Ledger, Silent, StrategySearcher, TrialEnd
         from archsearch.evaluate.ray_trial import Shipment, run_trial
 
         ledger = Ledger(strategy, run, on_record, self.max_failures)
@@ -149,7 +149,7 @@ class RayExecutor:
                     storage_path=str(Path(self.storage or run.path / "tune").resolve()),
                     verbose=0,
                     failure_config=tune.FailureConfig(max_failures=self.max_failures),
-                    callbacks=[ErrorText(ledger)],
+                    callbacks=[TrialEnd(ledger), Silent()],
                 ),
             )
             with (

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
+from ray.tune.progress_reporter import TrialProgressCallback
 from ray.tune.search import Searcher
 
 from archsearch.evaluate.ray_trial import EPOCH_KEY, FINAL_KEY, TIME_ATTR, TRIAL_KEY
@@ -223,11 +224,13 @@ class StrategySearcher(Searcher):
         self.ledger.set_state(Path(checkpoint_path).read_bytes())
 
 
-class ErrorText(Callback):
-    """Journals a trial whose worker died for good, with Tune's error text.
+class TrialEnd(Callback):
+    """Journals a trial whose worker died for good, and slims every finished Tune trial.
 
     Tune tells a searcher only the trial id on error; this callback, called right after, sees the
-    trial itself (error file, number of failures).
+    trial itself (error file, number of failures). Tune also keeps every finished ``Trial`` with
+    its last result and running statistics of every reported number (~25 KB each), which makes
+    a long driver grow; they are dropped once the journal has the trial.
     """
 
     def __init__(self, ledger: Ledger) -> None:
@@ -239,3 +242,43 @@ class ErrorText(Callback):
         text = str(error) if error is not None else "the worker process died"
         seconds = float((trial.last_result or {}).get("time_total_s", 0.0))
         self.ledger.fail(trial.trial_id, text, trial.num_failures, seconds)
+        _slim(trial)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Drop what Tune keeps of a finished trial beyond its identity."""
+        _slim(trial)
+
+
+def _slim(trial: Any) -> None:
+    meta = getattr(trial, "run_metadata", None)
+    if meta is None:
+        return
+    last = meta.last_result or {}
+    meta.last_result = {k: last[k] for k in _KEEP if k in last}
+    meta.metric_analysis = {}
+    meta.metric_n_steps = {}
+
+
+_KEEP = ("trial_id", "done", "training_iteration", "time_total_s")
+
+
+class Silent(TrialProgressCallback):
+    """Stands in for Tune's console progress callback, which would print and keep every trial.
+
+    Progress is archsearch's own (``on_record``); with one of these in the callbacks Tune does
+    not add its default.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
+        """Nothing to print."""
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Nothing to print (the journal has the error)."""
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Nothing to print."""
