@@ -176,7 +176,9 @@ class RayExecutor:
             if self.address:
                 ray.init(address=self.address, **common)
             else:
-                ray.init(include_dashboard=False, _node_ip_address="127.0.0.1", **common)
+                # Ray 2.60 maps a node address of 127.0.0.1 to the machine's own IP, so its
+                # ports cannot be held to localhost from here; the dashboard at least stays off.
+                ray.init(include_dashboard=False, **common)
             started = True
         try:
             yield {
