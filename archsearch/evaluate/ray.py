@@ -152,9 +152,10 @@ class RayExecutor:
                     callbacks=[TrialEnd(ledger), Silent()],
                 ),
             )
+            # Tune's "resume with Tuner.restore(...)" advice does not apply (see the docstring).
             with (
                 _quiet("ray.tune.analysis.experiment_analysis", logging.ERROR),
-                _quiet("ray.tune.tune", logging.WARNING),
+                _quiet("ray.tune.tune", logging.ERROR),
             ):
                 tuner.fit()
             del shipment, trainable, tuner
