@@ -107,6 +107,7 @@ def timed_search(root: Path, name: str, evaluator, budget: int, executor: str, *
         out=root,
         run_id=name,
         progress=False,
+        report=False,
     )
     wall = time.perf_counter() - start
     spans = [(r.result.cost["start"], r.result.cost["end"]) for r in run.records()]
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         out=root,
         run_id="c-noop",
         progress=False,
+        report=False,
         on_record=watch,
     )
     wall = time.perf_counter() - start

@@ -124,7 +124,7 @@ def journal(run) -> dict[int, tuple]:
 
 
 def test_ray_journal_matches_local(ray_session, tmp_path):
-    common = dict(evaluator=Scored(), budget=6, out=tmp_path, progress=False, seed=3)
+    common = dict(evaluator=Scored(), budget=6, out=tmp_path, progress=False, report=False, seed=3)
     local = search(OK_SPACE, "random", executor="local", run_id="local", **common)
     meet = tmp_path / "meet"
     meet.mkdir()
@@ -170,6 +170,7 @@ def test_ray_survives_failures_and_dead_workers(ray_session, tmp_path):
         out=tmp_path,
         run_id="faults",
         progress=False,
+        report=False,
     )
     by_mode = {r.trial.arch["mode"]: r.result for r in run.records()}
     assert len(run.records()) == len(plan)
@@ -195,6 +196,7 @@ def test_ray_asha_prunes_a_bad_trial(ray_session, tmp_path):
         out=tmp_path,
         run_id="asha",
         progress=False,
+        report=False,
     )
     records = {r.trial.number: r for r in run.records()}
     assert [records[i].result.status for i in range(3)] == ["ok", "ok", "pruned"]
@@ -214,7 +216,7 @@ from archsearch.api import search
 ship_by_value()
 search(OK_SPACE, "random", evaluator=Scored(sleep=0.25), budget=8, seed=5, executor="ray",
        executor_options={{"concurrency": 2, "address": {address!r}}}, out={out!r},
-       run_id="killed", progress=False)
+       run_id="killed", progress=False, report=False)
 """
 
 
@@ -239,7 +241,13 @@ def test_ray_resume_after_sigkill_keeps_finished_trials(ray_session, tmp_path):
     done_before = {json.loads(line)["number"] for line in before.splitlines()}
 
     run = search(
-        OK_SPACE, "random", evaluator=Scored(), resume=path, executor="ray", progress=False
+        OK_SPACE,
+        "random",
+        evaluator=Scored(),
+        resume=path,
+        executor="ray",
+        progress=False,
+        report=False,
     )
 
     after = (path / "trials.jsonl").read_bytes()
@@ -258,7 +266,9 @@ def test_ray_resume_after_sigkill_keeps_finished_trials(ray_session, tmp_path):
 
 
 def test_ray_resource_errors_before_any_trial(ray_session, tmp_path):
-    kw = dict(evaluator=Scored(), budget=2, out=tmp_path, progress=False, executor="ray")
+    kw = dict(
+        evaluator=Scored(), budget=2, out=tmp_path, progress=False, report=False, executor="ray"
+    )
     with pytest.raises(ValueError, match="gpus_per_trial=1 but the largest Ray node has 0 GPU"):
         search(OK_SPACE, "random", executor_options={"gpus_per_trial": 1}, run_id="g", **kw)
     with pytest.raises(ValueError, match="cpus_per_trial=3 but the largest Ray node has 2"):
