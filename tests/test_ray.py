@@ -44,12 +44,20 @@ class Scored:
     """Accuracy = a/10 + b, reported over ``epochs``; the decision ``mode`` injects faults."""
 
     def __init__(
-        self, epochs: int = 2, sleep: float = 0.05, marker: str | None = None, meet: str = ""
+        self,
+        epochs: int = 2,
+        sleep: float = 0.05,
+        marker: str | None = None,
+        meet: str = "",
+        touch: str = "",
     ) -> None:
         self.epochs, self.sleep, self.marker, self.meet = epochs, sleep, marker, meet
+        self.touch = touch
 
     def __call__(self, arch, report=None):
         start = time.time()
+        if self.touch:
+            Path(self.touch).touch()  # a relative path: where does the trial run?
         if self.meet:
             # Rendezvous: wait until two trials have started, so they must run side by side.
             Path(self.meet, f"{os.getpid()}-{time.time_ns()}").touch()
@@ -123,7 +131,8 @@ def journal(run) -> dict[int, tuple]:
     }
 
 
-def test_ray_journal_matches_local(ray_session, tmp_path):
+def test_ray_journal_matches_local(ray_session, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     common = dict(evaluator=Scored(), budget=6, out=tmp_path, progress=False, report=False, seed=3)
     local = search(OK_SPACE, "random", executor="local", run_id="local", **common)
     meet = tmp_path / "meet"
@@ -134,8 +143,9 @@ def test_ray_journal_matches_local(ray_session, tmp_path):
         executor="ray",
         executor_options={"concurrency": 2},
         run_id="ray",
-        **{**common, "evaluator": Scored(meet=str(meet))},
+        **{**common, "evaluator": Scored(meet=str(meet), touch="seen-by-a-trial")},
     )
+    assert (tmp_path / "seen-by-a-trial").exists()  # trials run in the driver's directory
     assert journal(remote) == journal(local)
     records = remote.records()
     assert all(r.result.status == "ok" for r in records)

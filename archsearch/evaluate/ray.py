@@ -129,7 +129,7 @@ class RayExecutor:
         with self._cluster(run) as cluster:
             cpus, gpus, fit = self._resources(cluster)
             concurrency = self.concurrency or fit
-            shipment = Shipment(ray.put(evaluator), cpus, gpus)
+            shipment = Shipment(ray.put(evaluator), cpus, gpus, os.getcwd())
             trainable = tune.with_resources(
                 functools.partial(run_trial, shipment=shipment), {"cpu": cpus, "gpu": gpus}
             )

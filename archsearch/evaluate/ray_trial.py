@@ -7,6 +7,7 @@ trials in turn. This module is what runs there:
 * the evaluator (trainer, dataset and space together) arrives as one object-store reference,
   put once by the driver, and is deserialized once per worker process, not once per trial;
 * the trial's architecture arrives in the Tune config (``config[TRIAL_KEY]``, the trial's JSON);
+* the working directory is the driver's (when this node has it), not Tune's trial folder;
 * CUDA visibility is fixed before the evaluator touches a GPU: a trial without GPUs sees none,
   a trial with a fraction of a GPU gets a matching cap on PyTorch's allocator;
 * every epoch the evaluator's ``report(epoch, metrics)`` becomes a ``tune.report`` (what ASHA
@@ -43,6 +44,7 @@ class Shipment:
     evaluator_ref: Any
     cpus_per_trial: float
     gpus_per_trial: float
+    cwd: str = ""
 
 
 def _evaluator(ref: Any) -> Any:
@@ -89,6 +91,10 @@ def run_trial(config: dict[str, Any], shipment: Shipment) -> None:
     """The Tune function trainable: evaluate one trial, reporting every epoch, then the result."""
     from ray import tune
 
+    if shipment.cwd and os.path.isdir(shipment.cwd):
+        # Tune starts each trial in its own folder; relative paths (a data root, a run folder)
+        # should mean what they meant to the driver, as with the local executor.
+        os.chdir(shipment.cwd)
     place_devices(shipment.gpus_per_trial)
     evaluator = _evaluator(shipment.evaluator_ref)
     if "torch" in sys.modules:
