@@ -371,3 +371,35 @@ def test_ray_is_imported_only_when_used():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_ray_ledger_reconciles_a_killed_run(tmp_path):
+    from archsearch.evaluate.ray_searcher import INFLIGHT, Ledger, StrategySearcher
+    from archsearch.results import Record, Run
+
+    run = Run.create(tmp_path, "r", {"objectives": ["accuracy:max"]})
+    strategy = RandomSearch(OK_SPACE, seed=1)
+    trials = [strategy.ask() for _ in range(5)]  # 0..4 asked
+    for t in (trials[0], trials[1], trials[3]):
+        run.append(Record(t, Result(metrics={"accuracy": 0.5})))
+    strategy.tell(trials[0], Result(metrics={"accuracy": 0.5}))  # the kill came before 1 and 3
+    run.save_snapshot(strategy.snapshot())
+    stale = Trial(7, trials[0].arch)  # asked after the snapshot: asked again, not rerun
+    inflight = [t.to_json() for t in (trials[2], trials[4], stale)]
+    (run.path / INFLIGHT).write_text(json.dumps({"trials": inflight}))
+
+    ledger = Ledger(strategy, run)
+    assert ledger.reconcile() == 3
+    assert strategy.n_told == 3  # the journaled trials the snapshot missed were told
+    assert [t.number for t in ledger.rerun] == [2, 4]
+    assert ledger.next_trial("a").arch == trials[2].arch
+    assert ledger.next_trial("b").number == 4
+    assert ledger.next_trial("c").number == 5  # then the strategy asks on
+
+    searcher = StrategySearcher(ledger)
+    searcher.save(str(tmp_path / "searcher.pkl"))
+    other = StrategySearcher(Ledger(RandomSearch(OK_SPACE, seed=9), run))
+    other.restore(str(tmp_path / "searcher.pkl"))
+    assert other.ledger.strategy.n_asked == 6 and other.ledger.strategy.n_told == 3
+    assert sorted(other.ledger.inflight) == [2, 4, 5]
+    assert other.suggest("d")["archsearch_trial"]["number"] == 2
