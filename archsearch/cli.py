@@ -26,8 +26,6 @@ EXIT_USAGE = 2
 DEFAULT_SPACE = "deeparchitect"
 DEFAULT_STRATEGY = "random"
 DEFAULT_DATASET = "digits"
-DEFAULT_BUDGET = 10
-DEFAULT_EPOCHS = 5
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, InvalidArchitecture)
 
 
@@ -126,6 +124,28 @@ def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
     return opts
 
 
+def _check_resume(
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    space_options: dict[str, Any],
+    strategy_options: dict[str, Any],
+) -> None:
+    """A resumed run keeps its space, strategy, options and dataset; refuse different ones."""
+    given = {
+        "--space": (args.space, config.get("space")),
+        "--strategy": (args.strategy, config.get("strategy")),
+        "--dataset": (args.dataset, config.get("dataset")),
+        "--space-opt": (space_options or None, config.get("space_options") or {}),
+        "--strategy-opt": (strategy_options or None, config.get("strategy_options") or {}),
+    }
+    for flag, (value, kept) in given.items():
+        if value is not None and value != kept:
+            raise ValueError(
+                f"{flag} {value!r} differs from the resumed run's {kept!r}; a resumed run keeps "
+                "its settings (start a new run to change them)"
+            )
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Run a search (or resume one) and print a summary naming the run folder and the best."""
     from archsearch.results import Run
@@ -140,8 +160,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         kwargs["objectives"] = args.objectives
     if args.resume is not None:
         config = Run.open(args.resume).config
-        space = args.space or config.get("space")
-        strategy = args.strategy or config.get("strategy")
+        _check_resume(args, config, space_options, strategy_options)
+        space, strategy = config.get("space"), config.get("strategy")
         kwargs["resume"] = args.resume
     else:
         space = args.space or DEFAULT_SPACE
@@ -151,9 +171,6 @@ def cmd_search(args: argparse.Namespace) -> int:
         factory(**space_options)  # bad option values fail here, before any data is loaded
         check_options("strategy", strategy, lookup("strategy", strategy), strategy_options)
         lookup("dataset", args.dataset or DEFAULT_DATASET)
-        kwargs.update(
-            budget=DEFAULT_BUDGET, epochs=DEFAULT_EPOCHS, dataset=DEFAULT_DATASET, seed=0
-        )
     given = {
         "budget": args.budget,
         "epochs": args.epochs,
@@ -191,6 +208,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
+    from archsearch.api import DEFAULT_BUDGET, DEFAULT_EPOCHS
+
     p = sub.add_parser(
         "search",
         help="search a space with a strategy",
