@@ -45,12 +45,15 @@ class Diverged(RuntimeError):
     """The training or validation loss became NaN or infinite."""
 
 
+_OOM_TEXT = ("out of memory", "can't allocate memory")
+
+
 def is_out_of_memory(e: BaseException) -> bool:
-    """Whether ``e`` is a CUDA (or other accelerator) out-of-memory error."""
+    """Whether ``e`` is an out-of-memory error (CUDA, another accelerator or the CPU allocator)."""
     oom = getattr(torch.cuda, "OutOfMemoryError", ())
-    return (bool(oom) and isinstance(e, oom)) or (
-        isinstance(e, RuntimeError) and "out of memory" in str(e)
-    )
+    if isinstance(e, MemoryError) or (bool(oom) and isinstance(e, oom)):
+        return True
+    return isinstance(e, RuntimeError) and any(t in str(e) for t in _OOM_TEXT)
 
 
 def failure_text(e: BaseException) -> str:
@@ -167,9 +170,13 @@ class Trainer:
         previous = torch.get_num_threads()
         if threads is not None and threads != previous:
             torch.set_num_threads(threads)
+        # cuDNN picks the fastest convolution algorithms for each candidate's shapes.
+        benchmark = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = benchmark or device.type == "cuda"
         try:
             return self._run(arch, device, epochs, report)
         finally:
+            torch.backends.cudnn.benchmark = benchmark
             if threads is not None and threads != previous:
                 torch.set_num_threads(previous)
 
