@@ -203,10 +203,9 @@ class Trainer:
         epochs: int,
         report: Report | None,
     ) -> tuple[torch.nn.Module | None, Result]:
-        built: dict[str, torch.nn.Module] = {}
+        built: dict[str, Any] = {}
         history: list[dict[str, float]] = []
         cost: dict[str, float] = {}
-        start = time.perf_counter()
         devices = [device.index or 0] if device.type == "cuda" else []
         failure: str | None = None
         with torch.random.fork_rng(devices=devices):
@@ -237,7 +236,7 @@ class Trainer:
             return built.get("model"), Result.failed("no epoch was trained", cost=cost)
         last = history[-1]
         metrics = {k: v for k, v in last.items() if k != "epoch"}
-        metrics["train_seconds"] = time.perf_counter() - start
+        metrics["train_seconds"] = time.perf_counter() - built["start"]
         return built["model"], Result(metrics=metrics, cost=cost, history=history)
 
     def _cost(self, arch: Architecture, model: torch.nn.Module) -> dict[str, float]:
@@ -302,7 +301,7 @@ class Trainer:
         channels_last = channels_last and len(task.input_shape) == 3
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         model = model.to(device=device, memory_format=fmt)
-        built["model"] = model
+        built["model"], built["start"] = model, time.perf_counter()
         tx, ty, vx, vy = self._tensors(device)
         amp_dtype = self._amp_dtype(device)
         n = len(ty)
