@@ -114,7 +114,7 @@ def cmd_strategies(args: argparse.Namespace) -> int:
 def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
     names = ("cpus_per_trial", "gpus_per_trial", "concurrency", "scheduler", "max_failures")
     opts = {n: getattr(args, n) for n in (*names, "address") if getattr(args, n) is not None}
-    if args.executor == "local":
+    if args.executor in (None, "local") and not args.resume:
         given = [f"--{n.replace('_', '-')}" for n in opts]
         if given:
             raise ValueError(
@@ -229,7 +229,11 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--objectives", help="comma-separated metrics, ':min'/':max' to orient (default accuracy)"
     )
-    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="local (default; a resumed run keeps its own) or ray",
+    )
     p.add_argument("--cpus-per-trial", type=positive_float, help="ray: CPUs per trial")
     p.add_argument("--gpus-per-trial", type=nonnegative_float, help="ray: GPUs (or a fraction)")
     p.add_argument("--concurrency", type=positive_int, help="ray: trials at once")
