@@ -130,7 +130,9 @@ def _check_resume(
     space_options: dict[str, Any],
     strategy_options: dict[str, Any],
 ) -> None:
-    """A resumed run keeps its space, strategy, options and dataset; refuse different ones."""
+    """A resumed run keeps its settings (all but the budget); refuse different ones."""
+    from archsearch.strategy import objectives_from
+
     given = {
         "--space": (args.space, config.get("space")),
         "--strategy": (args.strategy, config.get("strategy")),
@@ -138,6 +140,12 @@ def _check_resume(
         "--space-opt": (space_options or None, config.get("space_options") or {}),
         "--strategy-opt": (strategy_options or None, config.get("strategy_options") or {}),
     }
+    if args.objectives is not None:
+        mine = objectives_from(args.objectives)
+        if mine != objectives_from(config.get("objectives")):
+            given["--objectives"] = (args.objectives, config.get("objectives"))
+    for flag in ("epochs", "seed"):
+        given[f"--{flag}"] = (getattr(args, flag), config.get(flag))
     for flag, (value, kept) in given.items():
         if value is not None and value != kept:
             raise ValueError(
@@ -193,6 +201,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         executor_options=executor_options or None,
         out=args.out,
         progress=not args.quiet,
+        report=not args.no_report,
         **kwargs,
     )
     print_summary(run)
@@ -251,6 +260,7 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         help="strategy option, value as JSON (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip RUN/report.html at the end")
     p.set_defaults(func=cmd_search)
 
 
