@@ -221,3 +221,15 @@ def test_search_then_show_then_resume(tmp_path, capsys, one_thread):
     code, out, _ = run_cli(capsys, "show", str(path))
     assert code == 0
     assert "3 trials: " in out and "best (highest accuracy): trial " in out
+
+
+def test_summary_names_run_folder_best_and_pareto_front(tmp_path, capsys):
+    from archsearch.runview import print_summary
+
+    run = make_run(tmp_path, objectives="accuracy,params:min")
+    print_summary(run)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "search finished: 3 trials (2 ok, 1 failed, 0 pruned), 7.5 s of trials"
+    assert out[1] == f"run folder: {run.path}"
+    assert out[2] == "best trial 2: accuracy 0.93, params 45.7K, flops 9M"
+    assert "pareto front: 2 trials in pareto.json" in out
