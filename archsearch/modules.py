@@ -277,7 +277,8 @@ class _Resolver:
 
 
 def _root_segment(node: Node) -> str:
-    return node.name or ""
+    # A root sequence adds no prefix; any other root is named by its kind (e.g. "repeat").
+    return node.name or ("" if isinstance(node, Seq) else node.kind)
 
 
 def resolve(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
-Value = Union[str, int, float, bool, None]
+Value = str | int | float | bool | None
 
 _SCALARS = (str, int, float, bool, type(None))
 

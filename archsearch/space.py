@@ -59,6 +59,18 @@ class Space(ABC):
         """Analytic ``params``/``flops``/``activations`` without building, or None."""
         return None
 
+    def evaluator(self, data: Any, **options: Any) -> Any:
+        """A space-specific evaluator (e.g. a trained super-network), or None for the default trainer.
+
+        ``options`` carries the search's settings (``epochs``, ``seed``, ``run_path``, ``device``,
+        ``trainer_options``); spaces that need no special evaluation leave this alone.
+        """
+        return None
+
+    def draw(self, arch: Architecture, out_dir: Any) -> list[Any]:
+        """Write drawings of ``arch`` (PNG/SVG) into ``out_dir``; returns their paths (none by default)."""
+        return []
+
     def complete(
         self, partial: Mapping[str, Value], pick: Callable[[Param, dict[str, Value]], Value]
     ) -> Architecture:

@@ -195,6 +195,9 @@ class Strategy(ABC):
 
     #: Whether the strategy handles several objectives (otherwise it optimizes the first).
     multi_objective = False
+    #: Whether the strategy works on any space with default options (the conformance suite runs
+    #: it on every registered space); solvers' strategies that need a specific space set False.
+    generic = True
 
     def __init__(self, space: Space, objectives: Any = None, seed: int = 0) -> None:
         self.space = space

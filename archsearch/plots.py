@@ -1,0 +1,128 @@
+"""Figures of a run (matplotlib, Agg): best-so-far curves, cost scatter, Pareto front.
+
+Each function takes journal records and returns a matplotlib Figure, or None when the run has
+nothing to show for that figure (e.g. no finished trial); :mod:`archsearch.report` embeds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from archsearch.results import Record, pareto_front  # noqa: E402
+from archsearch.strategy import Objective, score  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def best_so_far(records: Sequence[Record], objective: Objective) -> list[float | None]:
+    """The best value of ``objective`` after each record (None until one scored)."""
+    out: list[float | None] = []
+    best = None
+    for r in records:
+        s = score(r.result, objective)
+        if s is not None and (best is None or s > best):
+            best = s
+        out.append(None if best is None else objective.sign() * best)
+    return out
+
+
+def _curve(ax, xs: Sequence[float], ys: Sequence[float | None], label: str | None = None) -> None:
+    pts = [(x, y) for x, y in zip(xs, ys) if y is not None]
+    if pts:
+        ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=label)
+
+
+def progress_figure(records: Sequence[Record], objective: Objective) -> Figure | None:
+    """Best-so-far against trials and against wall time."""
+    if not any(score(r.result, objective) is not None for r in records):
+        return None
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ys = best_so_far(records, objective)
+    vals = [r.result.value(objective.name) for r in records]
+    a1.scatter(
+        range(1, len(records) + 1),
+        [v if v is not None else float("nan") for v in vals],
+        s=10,
+        color="0.6",
+        label="trial",
+    )
+    _curve(a1, range(1, len(records) + 1), ys, "best so far")
+    a1.set_xlabel("trials")
+    a1.set_ylabel(objective.name)
+    a1.legend(loc="best")
+    t0 = min((r.finished - r.seconds for r in records), default=0.0)
+    _curve(a2, [r.finished - t0 for r in records], ys)
+    a2.set_xlabel("seconds since start")
+    a2.set_ylabel(f"best {objective.name}")
+    for a in (a1, a2):
+        a.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def cost_figure(records: Sequence[Record], objective: Objective) -> Figure | None:
+    """The objective against FLOPs and against parameters."""
+    pts = [
+        (r.result.cost.get("flops"), r.result.cost.get("params"), r.result.value(objective.name))
+        for r in records
+        if r.result.status != "failed"
+    ]
+    pts = [p for p in pts if p[2] is not None and (p[0] or p[1])]
+    if not pts:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, i, label in ((axes[0], 0, "FLOPs (multiply-adds)"), (axes[1], 1, "parameters")):
+        xs = [(p[i], p[2]) for p in pts if p[i]]
+        ax.scatter([x for x, _ in xs], [y for _, y in xs], s=12)
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel(objective.name)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def pareto_figure(records: Sequence[Record], objectives: Sequence[Objective]) -> Figure | None:
+    """All trials and the Pareto front over the first two objectives."""
+    if len(objectives) < 2:
+        return None
+    o1, o2 = objectives[:2]
+    pts = [
+        (r.result.value(o1.name), r.result.value(o2.name))
+        for r in records
+        if r.result.status != "failed"
+    ]
+    pts = [p for p in pts if None not in p]
+    if not pts:
+        return None
+    front = pareto_front(records, objectives[:2])
+    fx = sorted((r.result.value(o1.name), r.result.value(o2.name)) for r in front)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=10, color="0.6", label="trials")
+    ax.plot([p[0] for p in fx], [p[1] for p in fx], "o-", color="C3", label="Pareto front")
+    ax.set_xlabel(f"{o1.name} ({o1.direction})")
+    ax.set_ylabel(f"{o2.name} ({o2.direction})")
+    ax.legend(loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def compare_figure(runs: Sequence[tuple[str, Sequence[Record]]], objective: Objective) -> Figure:
+    """Best-so-far curves of several runs in one figure."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, records in runs:
+        _curve(ax, range(1, len(records) + 1), best_so_far(records, objective), label)
+    ax.set_xlabel("trials")
+    ax.set_ylabel(f"best {objective.name}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,139 @@
+"""The HTML report (checked in headless Chromium) and the comparison figure."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from archsearch.arch import Architecture
+from archsearch.report import write_comparison, write_report
+from archsearch.results import Record, Run
+from archsearch.strategy import Result, Trial
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def make_run(
+    root: Path, name: str, n: int = 12, seed: int = 0, objectives: str = "accuracy"
+) -> Run:
+    rng = random.Random(seed)
+    run = Run.create(
+        root,
+        name,
+        {
+            "space": "demo",
+            "strategy": "random",
+            "seed": seed,
+            "budget": n,
+            "objectives": objectives,
+        },
+    )
+    for i in range(n):
+        failed = i == 3
+        result = Result(
+            status="failed" if failed else "ok",
+            metrics={"accuracy": rng.random(), "latency_ms": rng.uniform(1, 10)},
+            cost={"params": rng.randint(1_000, 90_000), "flops": rng.randint(10**5, 10**7)},
+            error="Traceback (most recent call last):\nRuntimeError: injected <boom>"
+            if failed
+            else None,
+        )
+        run.append(Record(Trial(i, Architecture("demo", {"x": i})), result, 1000.0 + i, 1.0))
+    run.write_summary()
+    return run
+
+
+def test_report_has_figures_tables_and_escaped_failures(tmp_path):
+    run = make_run(tmp_path, "r", objectives="accuracy,latency_ms")
+    page = write_report(run).read_text()
+    imgs = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(imgs) == 3  # progress, cost, Pareto
+    from PIL import Image
+
+    for data in imgs:
+        assert Image.open(io.BytesIO(base64.b64decode(data))).size[0] > 300
+    assert {p.name for p in (run.path / "figures").iterdir()} == {
+        "progress.png",
+        "cost.png",
+        "pareto.png",
+    }
+    assert "Pareto front (" in page and "Failures (1)" in page
+    assert "injected &lt;boom&gt;" in page and "<boom>" not in page
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_report_of_a_run_without_results_yet(tmp_path):
+    run = Run.create(tmp_path, "empty", {"space": "demo", "budget": 5})
+    page = write_report(run).read_text()
+    assert "No finished trial with a value yet" in page and "in progress" in page
+
+
+def test_compare_figure(tmp_path):
+    a, b = make_run(tmp_path, "a", seed=1), make_run(tmp_path, "b", seed=2)
+    out = write_comparison([a, b.path], tmp_path / "cmp" / "compare.png")
+    from PIL import Image
+
+    assert Image.open(out).size == (650, 400)
+    with pytest.raises(ValueError, match="at least one run folder"):
+        write_comparison([], tmp_path / "x.png")
+    with pytest.raises(FileNotFoundError, match="not a run folder"):
+        write_comparison([tmp_path / "nope"], tmp_path / "x.png")
+
+
+def _chromium() -> str | None:
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
+
+
+def test_report_in_headless_chromium(tmp_path):
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail(
+                "chromium is not installed; .ci/run must install Debian's chromium package"
+            )
+        pytest.skip("chromium not installed")
+    run = make_run(tmp_path, "r", objectives="accuracy,latency_ms")
+    url = write_report(run).as_uri()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    flags = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1200,2400",
+    ]
+    dom = subprocess.run(flags + ["--dump-dom", url], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count("<img") == 3 and dom.stdout.count("<table") >= 4
+    shot.unlink(missing_ok=True)
+    res = subprocess.run(
+        flags + [f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0 and shot.exists(), res.stderr[-2000:]
+    console = [
+        ln
+        for ln in (dom.stderr + res.stderr).splitlines()
+        if "CONSOLE" in ln or "Failed to load" in ln
+    ]
+    assert not console, console
+    from PIL import Image
+
+    img = Image.open(shot).convert("L")
+    lo, hi = img.getextrema()
+    assert img.size == (1200, 2400) and hi - lo > 100  # a rendered page, not a blank one
