@@ -212,6 +212,16 @@ def spec_flops(spec: NetSpec, input_shape: tuple[int, ...]) -> int:
     return total + c * h * w + c * spec.num_classes
 
 
+def spec_activations(spec: NetSpec, input_shape: tuple[int, ...]) -> int:
+    """Output elements of every conv and linear layer for one example (fvcore convention)."""
+    total, (h, w) = 0, input_shape[1:3]
+    for b in spec.blocks:
+        total += h * w * b.width * len(b.layers)
+        if b.pool:
+            h, w = h // 2, w // 2
+    return total + spec.num_classes
+
+
 def _grown(
     model: ExpandableCNN, spec: NetSpec, generator: torch.Generator | None
 ) -> ExpandableCNN:

@@ -31,6 +31,7 @@ from archsearch.spaces._expand_net import (
     NetSpec,
     load_checkpoint,
     read_checkpoint,
+    spec_activations,
     spec_flops,
     spec_params,
 )
@@ -117,12 +118,38 @@ class ExpandingSpace(Space):
 
         return ExpandableCNN(self.spec(arch, task), torch.Generator().manual_seed(0))
 
+    def evaluator(self, data: Any, **options: Any) -> GrowingTrainer:
+        """The growing trainer for a search (``api.search`` uses it unless given another).
+
+        ``options``: ``epochs``, ``seed``, ``device``, ``run_path`` (checkpoints go to
+        ``<run_path>/checkpoints/<arch key>/``) and ``trainer_options`` (``batch_size``,
+        ``lr``, ``weight_decay``).
+        """
+        extra = dict(options.get("trainer_options") or {})
+        unknown = sorted(set(extra) - {"batch_size", "lr", "weight_decay"})
+        if unknown:
+            raise ValueError(
+                f"unknown trainer option {unknown[0]!r} for space 'expanding'; "
+                "known: batch_size, lr, weight_decay"
+            )
+        run_path = options.get("run_path")
+        return GrowingTrainer(
+            self,
+            data,
+            epochs=int(options.get("epochs") or 10),
+            seed=int(options.get("seed") or 0),
+            device=options.get("device") or "auto",
+            out=None if run_path is None else Path(run_path) / "checkpoints",
+            **extra,
+        )
+
     def complexity(self, arch: Architecture, task: Task) -> dict[str, float]:
-        """Params and FLOPs of the seed network, analytically."""
+        """Params, FLOPs and activations of the seed network, analytically."""
         spec = self.spec(arch, task)
         return {
             "params": float(spec_params(spec)),
             "flops": float(spec_flops(spec, task.input_shape)),
+            "activations": float(spec_activations(spec, task.input_shape)),
         }
 
 
@@ -148,6 +175,7 @@ class GrowingTrainer:
         epochs: int = 10,
         batch_size: int = 64,
         lr: float = 0.05,
+        weight_decay: float = 5e-4,
         device: str = "auto",
         seed: int = 0,
         out: str | Path | None = None,
@@ -160,6 +188,7 @@ class GrowingTrainer:
             data = load_data(data, root=data_root)
         self.data = data
         self.epochs, self.batch_size, self.lr = epochs, batch_size, lr
+        self.weight_decay = weight_decay
         self.device, self.seed, self.out = device, seed, out
 
     def run(
@@ -186,6 +215,7 @@ class GrowingTrainer:
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
+            weight_decay=self.weight_decay,
             seed=self.seed,
             device=device,
             out=out,
@@ -201,7 +231,10 @@ class GrowingTrainer:
         **meta: Any,
     ) -> Result:
         """Grow-train ``arch``; accuracy and loss of the final network on the validation split."""
-        run = self.run(arch, report=report)
+        return self.result(self.run(arch, report=report))
+
+    def result(self, run: GrowthRun) -> Result:
+        """The :class:`Result` of a growing run: final metrics, final size, training compute."""
         last = run.history[-1]
         spec = run.model.spec
         history = [

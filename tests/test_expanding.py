@@ -19,6 +19,8 @@ from archsearch.spaces._expand_net import (
     param_count,
     read_checkpoint,
     save_checkpoint,
+    spec_activations,
+    spec_flops,
     spec_params,
     widen,
 )
@@ -424,3 +426,109 @@ def test_bad_checkpoints_raise(tmp_path) -> None:
     assert read_checkpoint(path)[1] == {"note": "x"}
     with torch.no_grad():
         assert math.isfinite(float(load_checkpoint(path)(torch.zeros(1, 1, 8, 8)).sum()))
+
+
+@pytest.mark.parametrize("shape,grow_ops", [((1, 8, 8), "wdi"), ((3, 32, 32), "")])
+def test_analytic_complexity_matches_fvcore(shape, grow_ops: str) -> None:
+    from archsearch.complexity import count
+
+    g = torch.Generator().manual_seed(0)
+    net = ExpandableCNN(NetSpec.seed(shape, 10, 4 if shape[1] > 8 else 3, 5), g)
+    for op in grow_ops:
+        net = {
+            "w": lambda m: widen(m, 1, 3, g),
+            "d": lambda m: deepen(m, 0),
+            "i": lambda m: deepen(m, 2, "identity"),
+        }[op](net)
+    counted = count(net, shape)
+    assert counted["params"] == spec_params(net.spec)
+    assert counted["flops"] == spec_flops(net.spec, shape)
+    assert counted["activations"] == spec_activations(net.spec, shape)
+
+
+def test_expand_command_prints_trajectory_and_writes_run(tmp_path, capsys) -> None:
+    import argparse
+    import json
+
+    from archsearch.commands.expand import register
+    from archsearch.results import Run
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(
+        [
+            "expand",
+            "--dataset",
+            "synthetic",
+            "--epochs",
+            "3",
+            "--cooldown",
+            "1",
+            "--tau",
+            "0",
+            "--alpha",
+            "0",
+            "--width",
+            "4",
+            "--blocks",
+            "2",
+            "--fisher",
+            "sampled",
+            "--score-size",
+            "64",
+            "--out",
+            str(tmp_path),
+            "--run-id",
+            "r",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "epoch   params  val_acc" in out
+    assert "widen:" in out or "deepen:" in out
+    run = Run.open(tmp_path / "r")
+    (record,) = run.records()
+    assert record.result.status == "ok" and record.result.metrics["growths"] == 2
+    growth = json.loads((tmp_path / "r" / "growth.json").read_text())
+    assert [g["epoch"] for g in growth["gates"]] == [1, 2]
+    assert len(growth["checkpoints"]) == 3
+    for c in growth["checkpoints"]:
+        assert c["path"] in out and param_count(load_checkpoint(c["path"])) == c["params"]
+
+
+def test_expand_command_rejects_bad_settings(tmp_path) -> None:
+    import argparse
+
+    from archsearch.commands.expand import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["expand", "--tau", "-1", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="tau must be >= 0"):
+        args.func(args)
+    args = parser.parse_args(["expand", "--epochs", "0", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--epochs must be >= 1"):
+        args.func(args)
+    assert not any(tmp_path.iterdir())
+
+
+def test_search_api_runs_the_growing_trainer(tmp_path) -> None:
+    from archsearch.api import search
+    from archsearch.data import Data
+
+    x, y = _data(n=90)
+    vx, vy = _data(n=30, seed=9)
+    data = Data.from_tensors(x, y, vx, vy)
+    space = ExpandingSpace(blocks=(2,), widths=(3, 4), score_size=30, fisher="sampled")
+    evaluator = space.evaluator(data, epochs=2, seed=0, device="cpu", run_path=tmp_path / "ck")
+    run = search(
+        space, "random", evaluator=evaluator, budget=2, out=tmp_path, run_id="s", progress=False
+    )
+    records = run.records()
+    assert [r.result.status for r in records] == ["ok", "ok"]
+    assert all(len(r.result.history) == 2 for r in records)
+    assert (tmp_path / "ck" / "checkpoints" / records[0].trial.arch.key / "ckpt-00.pt").is_file()
+    with pytest.raises(ValueError, match="unknown trainer option 'momentum'"):
+        space.evaluator(data, trainer_options={"momentum": 0.5})
