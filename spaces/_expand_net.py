@@ -4,7 +4,8 @@ After Mitchell, Mundt and Kersting, "Self-Expanding Neural Networks" (arXiv 2307
 Appolinary et al., "Self Expanding Convolutional Neural Networks" (arXiv 2401.05686).
 
 Notation. The network is ``B`` blocks; block ``b`` has width ``C_b`` and a list of layers, each
-``relu(BN(conv3x3(x)))`` (kind ``"conv"``) or ``relu(x + BN(conv3x3(x)))`` (kind ``"res"``);
+``relu(BN(conv3x3(x)))`` (kind ``"conv"``) or ``relu(x + conv3x3(BN(x)))`` (kind ``"res"``, a
+pre-normalized residual branch);
 the first layer of a block maps ``C_{b-1} -> C_b``, the others ``C_b -> C_b``. A block may end in
 a 2x2 max pool. The head is a global average pool and a linear classifier.
 
@@ -14,9 +15,9 @@ Two growths, both exact at the moment they happen (the grown network computes th
   and running statistics stay where they were (the leading block of each tensor); new channels
   get random incoming weights and fresh BN channels, and every weight that *reads* a new channel
   into an old channel is zero, so old outputs never see the new ones.
-* :func:`deepen` appends a layer to block ``b``. ``init="residual"``: a ``"res"`` layer whose BN
-  scale and shift are zero, so the branch is exactly zero in train and eval mode (its input is
-  a ReLU output, hence ``relu(x + 0) = x``). ``init="identity"``: a plain layer whose kernel is a
+* :func:`deepen` appends a layer to block ``b``. ``init="residual"``: a ``"res"`` layer whose
+  conv starts at zero, so the branch is exactly zero in train and eval mode (its input is a
+  ReLU output, hence ``relu(x + 0) = x``) while the conv still receives a gradient. ``init="identity"``: a plain layer whose kernel is a
   centre tap and whose BN is the identity under its running statistics (exact in eval mode; in
   train mode BN normalises with batch statistics, so the function moves on the first step).
 
@@ -102,16 +103,16 @@ class NetSpec:
         return cls(int(d["in_channels"]), int(d["num_classes"]), blocks)
 
     def describe(self) -> str:
-        """Compact text such as ``8x1 | 12x2r`` (width x layers, ``r``: has residual layers)."""
+        """Compact text such as ``8x1 / 12x2r`` (width x layers, ``r``: has residual layers)."""
         parts = []
         for b in self.blocks:
             res = "r" * any(k == "res" for k in b.layers)
             parts.append(f"{b.width}x{len(b.layers)}{res}")
-        return " | ".join(parts)
+        return " / ".join(parts)
 
 
 class ConvLayer(nn.Module):
-    """``relu(BN(conv(x)))``, or ``relu(x + BN(conv(x)))`` when residual."""
+    """``relu(BN(conv(x)))``, or ``relu(x + conv(BN(x)))`` when residual."""
 
     def __init__(self, c_in: int, c_out: int, residual: bool = False) -> None:
         super().__init__()
@@ -122,8 +123,9 @@ class ConvLayer(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.bn(self.conv(x))
-        return F.relu(x + y) if self.residual else F.relu(y)
+        if self.residual:
+            return F.relu(x + self.conv(self.bn(x)))
+        return F.relu(self.bn(self.conv(x)))
 
 
 class Block(nn.Module):
@@ -165,9 +167,6 @@ class ExpandableCNN(nn.Module):
                     layer.conv.weight, nonlinearity="relu", generator=generator
                 )
                 layer.bn.reset_parameters()
-                if layer.residual:
-                    # A residual branch starts at zero (Goyal et al., 2017), new channels too.
-                    nn.init.zeros_(layer.bn.weight)
         bound = 1.0 / self.head.in_features**0.5
         nn.init.uniform_(self.head.weight, -bound, bound, generator=generator)
         nn.init.uniform_(self.head.bias, -bound, bound, generator=generator)
@@ -277,8 +276,7 @@ def deepen(
     layer = new.blocks[block].layers[-1]
     with torch.no_grad():
         if init == "residual":
-            layer.bn.weight.zero_()
-            layer.bn.bias.zero_()
+            layer.conv.weight.zero_()
         else:
             c = spec.blocks[block].width
             layer.conv.weight.zero_()

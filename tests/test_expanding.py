@@ -98,7 +98,7 @@ def test_residual_layer_trains_after_insertion() -> None:
     net = deepen(_trained_net(), 0, "residual", torch.Generator().manual_seed(0))
     x, y = _data(size=8)
     torch.nn.functional.cross_entropy(net(x), y).backward()
-    assert net.blocks[0].layers[1].bn.weight.grad.abs().sum() > 0
+    assert net.blocks[0].layers[1].conv.weight.grad.abs().sum() > 0
 
 
 def test_optimizer_keeps_state_for_existing_parameters() -> None:
