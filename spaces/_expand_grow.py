@@ -7,8 +7,10 @@ Notation: ``eta`` the current network's score (:mod:`._expand_score`) on a held-
 training split (never the validation split, which only reports accuracy). A candidate ``c``
 (widen or deepen one block) scores ``eta_c``; its gain is ``d = eta_c - eta``, divided by
 ``layer_cost`` for depth. ``c`` passes when ``d / eta > tau`` (relative) **and** ``d > alpha``
-(absolute, in loss per unit natural-gradient time); the passing candidate with the largest
-gain is applied. A gate runs after an epoch only if at least ``cooldown`` epochs passed since
+(absolute, in loss per unit natural-gradient time). Of the passing candidates the one with the
+largest gain per added parameter is applied (``select="gain_per_param"``, so capacity goes where
+it pays most per parameter; ``select="gain"`` takes the largest gain, which favours the
+costliest growth). A gate runs after an epoch only if at least ``cooldown`` epochs passed since
 the last growth (or the start), never after the last epoch, and only candidates within the caps
 (``max_params``, ``max_width``, ``max_layers``) are scored.
 """
@@ -38,14 +40,15 @@ from archsearch.spaces._expand_net import (
 from archsearch.spaces._expand_score import FISHERS, expansion_score
 
 ALLOWED = ("both", "width", "depth")
+SELECTIONS = ("gain", "gain_per_param")
 
 
 @dataclass(frozen=True)
 class GrowthSettings:
     """When and how a network may grow (see the module docstring for the gate)."""
 
-    tau: float = 0.05
-    alpha: float = 1e-4
+    tau: float = 0.1
+    alpha: float = 0.01
     cooldown: int = 2
     allowed: str = "both"
     widen_by: int = 4
@@ -57,6 +60,7 @@ class GrowthSettings:
     damping: float = 1e-3
     fisher: str = "exact"
     score_size: int = 256
+    select: str = "gain_per_param"
 
     def __post_init__(self) -> None:
         if self.allowed not in ALLOWED:
@@ -67,6 +71,8 @@ class GrowthSettings:
             raise ValueError(
                 f"unknown layer init {self.layer_init!r}; known: {', '.join(LAYER_INITS)}"
             )
+        if self.select not in SELECTIONS:
+            raise ValueError(f"unknown selection {self.select!r}; known: {', '.join(SELECTIONS)}")
         if self.fisher not in FISHERS:
             raise ValueError(f"unknown fisher {self.fisher!r}; known: {', '.join(FISHERS)}")
         for name in ("tau", "alpha"):
@@ -146,7 +152,7 @@ def gate(
         "chosen": None,
         "scored_flops": spec_flops(model.spec, in_shape),
     }
-    best, best_gain = None, -math.inf
+    best, best_gain, base_params = None, -math.inf, param_count(model)
     for growth in candidates(model, s):
         grown = apply(model, growth, s, gen)
         params = param_count(grown)
@@ -162,8 +168,9 @@ def gate(
         ratio = gain / current.eta if current.eta > 0 else math.inf
         passed = ratio > s.tau and gain > s.alpha
         entry["candidates"].append({**row, "gain": gain, "ratio": ratio, "passed": passed})
-        if passed and gain > best_gain:
-            best, best_gain, entry["chosen"] = grown, gain, row["growth"]
+        merit = gain if s.select == "gain" else gain / (params - base_params)
+        if passed and merit > best_gain:
+            best, best_gain, entry["chosen"] = grown, merit, row["growth"]
     return entry, best
 
 

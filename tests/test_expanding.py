@@ -226,11 +226,20 @@ def _settings(**kw) -> GrowthSettings:
 def test_gate_applies_thresholds() -> None:
     net = _trained_net()
     x, y = _data(size=8, seed=4)
-    entry, grown = gate(net, x, y, _settings(tau=0.0, alpha=0.0), torch.Generator().manual_seed(0))
+    entry, grown = gate(
+        net, x, y, _settings(tau=0.0, alpha=0.0, select="gain"), torch.Generator().manual_seed(0)
+    )
     gains = [c["gain"] for c in entry["candidates"]]
     assert grown is not None and all(c["passed"] for c in entry["candidates"])
     chosen = next(c for c in entry["candidates"] if c["growth"] == entry["chosen"])
     assert chosen["gain"] == max(gains)
+    entry, grown = gate(net, x, y, _settings(tau=0.0, alpha=0.0), torch.Generator().manual_seed(0))
+    base = param_count(net)
+    per_param = {c["growth"]: c["gain"] / (c["params"] - base) for c in entry["candidates"]}
+    assert entry["chosen"] == max(per_param, key=per_param.get)
+    assert param_count(grown) == next(
+        c["params"] for c in entry["candidates"] if c["growth"] == entry["chosen"]
+    )
     ratios = sorted(c["ratio"] for c in entry["candidates"])
     tau = (ratios[-1] + ratios[-2]) / 2
     entry, grown = gate(net, x, y, _settings(tau=tau, alpha=0.0), torch.Generator().manual_seed(0))
@@ -369,6 +378,7 @@ def test_growing_trainer_is_an_evaluator(tmp_path) -> None:
         (lambda: ConvLayer(3, 4, residual=True), "needs c_in == c_out"),
         (lambda: GrowthSettings(allowed="all"), "unknown allowed growth 'all'"),
         (lambda: GrowthSettings(fisher="diag"), "unknown fisher 'diag'"),
+        (lambda: GrowthSettings(select="best"), "unknown selection 'best'"),
         (lambda: GrowthSettings(layer_init="noise"), "unknown layer init 'noise'"),
         (lambda: GrowthSettings(tau=-1), "tau must be >= 0"),
         (lambda: GrowthSettings(cooldown=0), "cooldown must be >= 1"),

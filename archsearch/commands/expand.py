@@ -19,7 +19,7 @@ _DEFAULTS = {"epochs": 20, "blocks": 3, "width": 8}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``expand`` subcommand."""
-    from archsearch.spaces._expand_grow import ALLOWED, GrowthSettings
+    from archsearch.spaces._expand_grow import ALLOWED, SELECTIONS, GrowthSettings
     from archsearch.spaces._expand_net import LAYER_INITS
     from archsearch.spaces._expand_score import FISHERS
 
@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-params", type=int, default=d.max_params, help="capacity cap")
     p.add_argument("--max-width", type=int, default=d.max_width)
     p.add_argument("--max-layers", type=int, default=d.max_layers, help="layers per block")
+    p.add_argument(
+        "--select", choices=SELECTIONS, default=d.select, help="ranking of passing growths"
+    )
     p.add_argument("--fisher", choices=FISHERS, default=d.fisher)
     p.add_argument("--damping", type=float, default=d.damping)
     p.add_argument("--score-size", type=int, default=d.score_size, help="held-out examples")
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             "max_params",
             "max_width",
             "max_layers",
+            "select",
             "fisher",
             "damping",
             "score_size",
