@@ -26,17 +26,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from archsearch.spaces._expand_net import (
-    LAYER_INITS,
-    ExpandableCNN,
-    carry_optimizer,
-    deepen,
-    param_count,
-    save_checkpoint,
-    spec_flops,
-    spec_params,
-    widen,
-)
+from archsearch.spaces._expand_checkpoint import save_checkpoint
+from archsearch.spaces._expand_moves import LAYER_INITS, carry_optimizer, deepen, widen
+from archsearch.spaces._expand_net import ExpandableCNN, param_count, spec_flops, spec_params
 from archsearch.spaces._expand_score import FISHERS, expansion_score
 
 ALLOWED = ("both", "width", "depth")
@@ -230,7 +222,8 @@ def grow(
     )
     run = GrowthRun(model)
     in_shape = tuple(x.shape[1:])
-    passes = 1 + (model.spec.num_classes if settings.fisher == "exact" else 1)
+    # Backward passes per scored batch: the true-label gradient plus the Fisher's vectors.
+    passes = {"exact": 1 + model.spec.num_classes, "sampled": 2, "empirical": 1}[settings.fisher]
     last_growth, start = 0, time.perf_counter()
     for epoch in range(1, epochs + 1):
         order = torch.randperm(len(fit_x), generator=gen).to(dev)

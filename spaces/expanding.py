@@ -25,12 +25,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from archsearch.spaces._expand_checkpoint import load_checkpoint, read_checkpoint
 from archsearch.spaces._expand_grow import ALLOWED, GrowthRun, GrowthSettings, grow
 from archsearch.spaces._expand_net import (
     ExpandableCNN,
     NetSpec,
-    load_checkpoint,
-    read_checkpoint,
     spec_activations,
     spec_flops,
     spec_params,

@@ -7,22 +7,18 @@ import math
 import numpy as np
 import pytest
 import torch
+from archsearch.spaces._expand_checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from archsearch.spaces._expand_grow import GrowthSettings, candidates, gate, grow
+from archsearch.spaces._expand_moves import carry_optimizer, deepen, widen
 from archsearch.spaces._expand_net import (
     BlockSpec,
     ConvLayer,
     ExpandableCNN,
     NetSpec,
-    carry_optimizer,
-    deepen,
-    load_checkpoint,
     param_count,
-    read_checkpoint,
-    save_checkpoint,
     spec_activations,
     spec_flops,
     spec_params,
-    widen,
 )
 from archsearch.spaces._expand_score import collect, expansion_score
 from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer
