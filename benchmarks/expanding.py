@@ -74,7 +74,14 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument(
+        "--render", action="store_true", help="only rewrite the .md from the existing .json"
+    )
     args = ap.parse_args()
+    if args.render:
+        record = json.loads((args.out / "expanding.json").read_text())
+        (args.out / "expanding.md").write_text(_markdown(record))
+        return
     torch.set_num_threads(1)
     data = load_data("digits")
     runs = []
@@ -104,6 +111,17 @@ def main() -> None:
     print((args.out / "expanding.md").read_text())
 
 
+def _summary_row(run: dict) -> str:
+    g, fixed = run["growing"], run["fixed"]
+    total = g["train_flops"] + g["score_flops"]
+    return (
+        f"| {run['seed']} | {len(fixed)} | {fixed[-1]['params']:,} | "
+        f"{g['checkpoints'][-1]['val_accuracy']:.4f} | {fixed[-1]['val_accuracy']:.4f} | "
+        f"{total / sum(f['train_flops'] for f in fixed):.2f} | "
+        f"{total / fixed[-1]['train_flops']:.2f} |"
+    )
+
+
 def _markdown(rec: dict) -> str:
     s = rec["settings"]
     lines = [
@@ -113,8 +131,16 @@ def _markdown(rec: dict) -> str:
         f"{rec['epochs']} epochs; seed net {rec['seed_net']['blocks']} blocks x "
         f"{rec['seed_net']['width']} channels; tau={s['tau']}, alpha={s['alpha']}, "
         f"cooldown={s['cooldown']}, widen_by={s['widen_by']}, layer_init={s['layer_init']}, "
-        f"layer_cost={s['layer_cost']}, max_params={s['max_params']}, fisher={s['fisher']}, "
+        f"layer_cost={s['layer_cost']}, max_params={s['max_params']}, select={s['select']}, "
+        f"fisher={s['fisher']}, "
         f"score_size={s['score_size']} held-out training examples. {rec['machine']}.",
+        "",
+        "| seed | sizes | final params | growing final acc | fixed acc, same arch | "
+        "growing FLOPs / all fixed sizes | growing FLOPs / largest fixed alone |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        *[_summary_row(run) for run in rec["runs"]],
+        "",
+        "Growing FLOPs include scoring the candidates at every gate.",
         "",
         "Checkpoint k is the network just before growth k (and the final one): it was trained "
         "for the epochs shown. The fixed network of the same architecture was trained from "
