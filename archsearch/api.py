@@ -106,17 +106,29 @@ def _evaluator(
     evaluator: Callable[..., Any] | None,
     space: Space,
     dataset: Any,
-    data_root: str | None,
+    data_root: str | Path | None,
     epochs: int,
     seed: int,
     trainer_options: dict[str, Any],
+    run_path: Path,
 ) -> Callable[..., Any]:
+    """The caller's evaluator, else the space's own (``Space.evaluator``), else a Trainer."""
     if evaluator is not None:
         return evaluator
     from archsearch.data import Data, load_data
     from archsearch.evaluate.trainer import Trainer
 
     data = dataset if isinstance(dataset, Data) else load_data(dataset, root=data_root)
+    own = space.evaluator(
+        data,
+        epochs=epochs,
+        seed=seed,
+        run_path=run_path,
+        device=trainer_options.get("device", "auto"),
+        trainer_options=trainer_options,
+    )
+    if own is not None:
+        return own
     opts = {"epochs": epochs, "seed": seed, **trainer_options}
     return _construct(Trainer, "trainer", opts, space, data)
 
@@ -189,17 +201,33 @@ def search(
     data_root: str | Path | None = None,
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
+    report: bool = True,
 ) -> Run:
-    """Run (or, with ``resume``, continue) a search and return its run folder."""
+    """Run (or, with ``resume``, continue) a search and return its run folder.
+
+    At the end it writes ``best.json`` (``pareto.json`` for several objectives) and, with
+    ``report=True``, ``report.html``.
+    """
     run = Run.open(resume) if resume is not None else None
     cfg = run.config if run is not None else dict(DEFAULTS)
     if run is not None:
         _check_resumable(cfg, space, dataset, evaluator)
-    space = (
-        cfg["space"] if space is None or (run is not None and isinstance(space, str)) else space
-    )
-    if strategy is None or (run is not None and isinstance(strategy, str)):
-        strategy = cfg["strategy"]
+        # The run's own settings win over new values (a CLI passes its defaults too).
+        for key, given in (("seed", seed), ("epochs", epochs), ("objectives", objectives)):
+            if _differs(key, given, cfg):
+                warnings.warn(
+                    f"resuming {run.path}: keeping its {key} {cfg.get(key)!r}, not {given!r}",
+                    stacklevel=2,
+                )
+        seed, epochs, objectives = None, None, None
+        if isinstance(space, str):
+            space = None
+        if isinstance(strategy, str):
+            strategy = None
+        if isinstance(dataset, str):
+            dataset = None
+    space = cfg["space"] if space is None else space
+    strategy = cfg["strategy"] if strategy is None else strategy
     dataset = (cfg.get("dataset") or "digits") if dataset is None else dataset
     objs = objectives_from(cfg.get("objectives") if objectives is None else objectives)
     seed = int(cfg["seed"] if seed is None else seed)
@@ -212,7 +240,8 @@ def search(
     if run is not None:
         space_options, strategy_options = cfg.get("space_options"), cfg.get("strategy_options")
         trainer_options = cfg.get("trainer_options")
-        executor_options = executor_options or cfg.get("executor_options")
+        if executor_options is None and executor == cfg.get("executor"):
+            executor_options = cfg.get("executor_options")
         data_root = data_root if data_root is not None else cfg.get("data_root")
     space_options, strategy_options = dict(space_options or {}), dict(strategy_options or {})
     trainer_options, executor_options = dict(trainer_options or {}), dict(executor_options or {})
@@ -243,7 +272,7 @@ def search(
             "executor": executor,
             "executor_options": executor_options,
             "trainer_options": trainer_options,
-            "evaluator": "trainer" if evaluator is None else _qualname(evaluator),
+            "evaluator": "default" if evaluator is None else _qualname(evaluator),
             "versions": _versions(),
         }
         run = Run.create(out, run_id or new_run_id(space_name, strategy_name, seed), config)
@@ -265,7 +294,7 @@ def search(
     try:
         if remaining > 0:
             fn = _evaluator(
-                evaluator, space_obj, dataset, data_root, epochs, seed, trainer_options
+                evaluator, space_obj, dataset, data_root, epochs, seed, trainer_options, run.path
             )
             if progress:
                 best = best_of(records, objs[0])
@@ -284,6 +313,10 @@ def search(
         if bar is not None:
             bar.close()
         run.write_summary()
+        if report:
+            from archsearch.report import write_report
+
+            write_report(run)
     return run
 
 
@@ -298,8 +331,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _differs(key: str, given: Any, cfg: dict[str, Any]) -> bool:
+    if given is None:
+        return False
+    if key == "objectives":
+        return objectives_from(given) != objectives_from(cfg.get(key))
+    return int(given) != cfg.get(key)
+
+
 def _check_resumable(cfg: dict[str, Any], space: Any, dataset: Any, evaluator: Any) -> None:
-    if cfg.get("evaluator", "trainer") != "trainer" and evaluator is None:
+    if cfg.get("evaluator", "default") != "default" and evaluator is None:
         raise ValueError(
             f"the run used a custom evaluator ({cfg['evaluator']}); pass evaluator= to resume it"
         )

@@ -132,6 +132,8 @@ def test_resume_continues_the_same_search(tmp_path: Path) -> None:
     assert (half.path / SNAPSHOT).exists()
     resumed = search(SPACE, evaluator=score, resume=half.path, budget=10, progress=False)
     assert archs(resumed) == archs(whole)
+    with pytest.warns(UserWarning, match="keeping its seed 1, not 9"):
+        search(SPACE, evaluator=score, resume=half.path, seed=9, progress=False)
     assert json.loads((half.path / "run.json").read_text())["budget"] == 10
     # Without a snapshot the journal is replayed into a fresh strategy: same continuation.
     nosnap = search(

@@ -144,3 +144,42 @@ def test_call_evaluator_passes_what_is_accepted() -> None:
 
     with pytest.raises(KeyboardInterrupt):
         call_evaluator(interrupted, trial)
+
+
+def test_cpu_autocast_and_channels_last_paths() -> None:
+    r = Trainer(SPACE, DATA, epochs=1, device="cpu", amp="bf16", channels_last=True)(arch())
+    assert r.status == "ok" and r.metrics["accuracy"] > 0.3
+
+
+def test_search_trains_with_the_default_trainer(tmp_path) -> None:
+    from archsearch.api import search
+
+    run = search(
+        SPACE,
+        dataset=DATA,
+        budget=3,
+        epochs=1,
+        out=tmp_path,
+        progress=False,
+        trainer_options={"device": "cpu", "batch_size": 64},
+    )
+    records = run.records()
+    assert len(records) == 3 and run.config["dataset"] == "synthetic"
+    assert {r.result.status for r in records} <= {"ok", "failed"}
+    ok = [r for r in records if r.result.status == "ok"]
+    assert all(r.result.cost["params"] > 0 and len(r.result.history) == 1 for r in ok)
+
+
+class _OwnEvaluation(FunctionSpace):
+    def evaluator(self, data, **options):
+        assert options["epochs"] == 2 and options["run_path"].is_dir()
+        return lambda a: {"accuracy": float(a["width"]) / 100, "classes": data.task.num_classes}
+
+
+def test_search_uses_the_space_evaluator_hook(tmp_path) -> None:
+    from archsearch.api import search
+
+    space = _OwnEvaluation(small_cnn, name="small")
+    run = search(space, dataset=DATA, budget=4, epochs=2, out=tmp_path, progress=False)
+    assert all(r.result.metrics["classes"] == 5 for r in run.records())
+    assert run.best().result.metrics["accuracy"] in (0.08, 0.16)

@@ -15,6 +15,7 @@ A candidate that raises, diverges (NaN or infinite loss) or runs out of memory b
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -50,6 +51,16 @@ def is_out_of_memory(e: BaseException) -> bool:
     return (bool(oom) and isinstance(e, oom)) or (
         isinstance(e, RuntimeError) and "out of memory" in str(e)
     )
+
+
+def failure_text(e: BaseException) -> str:
+    """The error text of a failed candidate: a short line for OOM and divergence, else the traceback."""
+    if is_out_of_memory(e):
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return f"out of memory: {first}"
+    if isinstance(e, Diverged):
+        return str(e)
+    return "".join(traceback.format_exception(e)).rstrip()
 
 
 class Trainer:
@@ -136,6 +147,17 @@ class Trainer:
         **meta: Any,
     ) -> Result:
         """Train ``arch`` and return accuracy, loss and train seconds; failures become failed."""
+        return self.fit(arch, report=report, epochs=epochs)[1]
+
+    def fit(
+        self,
+        arch: Architecture | Mapping[str, Value],
+        *,
+        report: Report | None = None,
+        epochs: int | None = None,
+    ) -> tuple[torch.nn.Module | None, Result]:
+        """Train ``arch``; returns the trained model (None if it could not be built) and the Result."""
+        built: dict[str, torch.nn.Module] = {}
         epochs = self.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
@@ -146,9 +168,10 @@ class Trainer:
         cost: dict[str, float] = {}
         start = time.perf_counter()
         devices = [device.index or 0] if device.type == "cuda" else []
+        failure: str | None = None
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed)
-            epochs_run = self._epochs(arch, device, epochs, cost)
+            epochs_run = self._epochs(arch, device, epochs, cost, built)
             try:
                 while True:
                     try:
@@ -156,35 +179,26 @@ class Trainer:
                     except StopIteration:
                         break
                     except Exception as e:
-                        return self._failure(e, cost, history, device)
+                        failure = failure_text(e)
+                        break
                     history.append({"epoch": epoch, **metrics})
                     if report is not None:
                         report(epoch, {"accuracy": metrics["accuracy"], "loss": metrics["loss"]})
             finally:
                 epochs_run.close()
+        if failure is not None:
+            built.clear()
+            if device.type == "cuda":
+                # The model and optimizer are gone with the generator: hand their memory back.
+                gc.collect()
+                torch.cuda.empty_cache()
+            return None, Result.failed(failure, cost=cost, history=history)
         if not history:
-            return Result.failed("no epoch was trained", cost=cost)
+            return built.get("model"), Result.failed("no epoch was trained", cost=cost)
         last = history[-1]
         metrics = {k: v for k, v in last.items() if k != "epoch"}
         metrics["train_seconds"] = time.perf_counter() - start
-        return Result(metrics=metrics, cost=cost, history=history)
-
-    def _failure(
-        self,
-        e: Exception,
-        cost: dict[str, float],
-        history: list[dict[str, float]],
-        device: torch.device,
-    ) -> Result:
-        if is_out_of_memory(e):
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            text = f"out of memory: {str(e).strip().splitlines()[0]}"
-        elif isinstance(e, Diverged):
-            text = str(e)
-        else:
-            text = "".join(traceback.format_exception(e)).rstrip()
-        return Result.failed(text, cost=cost, history=history)
+        return built["model"], Result(metrics=metrics, cost=cost, history=history)
 
     def _cost(self, arch: Architecture, model: torch.nn.Module) -> dict[str, float]:
         task = self.data.task
@@ -234,6 +248,7 @@ class Trainer:
         device: torch.device,
         epochs: int,
         cost: dict,
+        built: dict,
     ) -> Iterator[tuple[int, dict[str, float]]]:
         """Build, count and train; yields ``(epoch, validation metrics)`` after each epoch."""
         task = self.data.task
@@ -247,6 +262,7 @@ class Trainer:
         channels_last = channels_last and len(task.input_shape) == 3
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         model = model.to(device=device, memory_format=fmt)
+        built["model"] = model
         tx, ty, vx, vy = self._tensors(device)
         amp_dtype = self._amp_dtype(device)
         n = len(ty)

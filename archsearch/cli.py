@@ -1,0 +1,304 @@
+"""The ``archsearch`` command line: ``spaces``, ``strategies``, ``search``, ``show`` and plugins.
+
+Every module of :mod:`archsearch.commands` that defines ``register(subparsers)`` adds a
+subcommand (``build``, ``design``, ``report``, ...). Bad input never shows a traceback: a
+``ValueError``, ``KeyError``, ``FileNotFoundError`` or ``InvalidArchitecture`` raised by any
+command becomes one line ``archsearch: error: <message>`` on stderr and exit status 2, like
+argparse's own usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from archsearch.arch import InvalidArchitecture
+from archsearch.registry import entries, lookup
+from archsearch.runview import print_run, print_summary
+
+EXIT_USAGE = 2
+DEFAULT_SPACE = "deeparchitect"
+DEFAULT_STRATEGY = "random"
+DEFAULT_DATASET = "digits"
+DEFAULT_BUDGET = 10
+DEFAULT_EPOCHS = 5
+USER_ERRORS = (ValueError, KeyError, FileNotFoundError, InvalidArchitecture)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``archsearch: error: <message>`` and exit 2."""
+        hint = f" (see '{self.prog} --help')"
+        self.exit(EXIT_USAGE, f"archsearch: error: {message}{hint}\n")
+
+
+def _number(kind: Callable[[str], Any], low: float, strict: bool) -> Callable[[str], Any]:
+    word = "positive" if strict and low == 0 else f">= {low}"
+    noun = "integer" if kind is int else "number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {word} {noun}, got {text!r}") from None
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"expected a {word} {noun}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, 0, strict=True)
+nonnegative_int = _number(int, 0, strict=False)
+positive_float = _number(float, 0, strict=True)
+nonnegative_float = _number(float, 0, strict=False)
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with the value parsed as JSON when possible (else kept as a string)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
+    """Raise ValueError when ``options`` names a keyword that ``factory`` does not take."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    fixed = {"self", "space", "objectives", "seed"} if kind == "strategy" else {"self"}
+    allowed = [
+        n
+        for n, p in params.items()
+        if n not in fixed and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    for key in options:
+        if key not in allowed:
+            raise ValueError(
+                f"{kind} '{name}' has no option '{key}'; options: {', '.join(allowed) or 'none'}"
+            )
+
+
+def _listing(kind: str) -> int:
+    known = entries(kind)
+    width = max((len(n) for n in known), default=0)
+    for name, entry in known.items():
+        print(f"{name:<{width}}  {entry.description}")
+    return 0
+
+
+def cmd_spaces(args: argparse.Namespace) -> int:
+    """List the registered spaces with their one-line descriptions."""
+    return _listing("space")
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    """List the registered strategies with their one-line descriptions."""
+    return _listing("strategy")
+
+
+def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("cpus_per_trial", "gpus_per_trial", "concurrency", "scheduler", "max_failures")
+    opts = {n: getattr(args, n) for n in (*names, "address") if getattr(args, n) is not None}
+    if args.executor == "local":
+        given = [f"--{n.replace('_', '-')}" for n in opts]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: valid only with --executor ray; the local executor runs "
+                "one trial at a time in this process"
+            )
+    return opts
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Run a search (or resume one) and print a summary naming the run folder and the best."""
+    from archsearch.results import Run
+    from archsearch.strategy import objectives_from
+
+    space_options = dict(args.space_opt or [])
+    strategy_options = dict(args.strategy_opt or [])
+    executor_options = _executor_options(args)
+    kwargs: dict[str, Any] = {}
+    if args.objectives is not None:
+        objectives_from(args.objectives)
+        kwargs["objectives"] = args.objectives
+    if args.resume is not None:
+        config = Run.open(args.resume).config
+        space = args.space or config.get("space")
+        strategy = args.strategy or config.get("strategy")
+        kwargs["resume"] = args.resume
+    else:
+        space = args.space or DEFAULT_SPACE
+        strategy = args.strategy or DEFAULT_STRATEGY
+        factory = lookup("space", space)
+        check_options("space", space, factory, space_options)
+        factory(**space_options)  # bad option values fail here, before any data is loaded
+        check_options("strategy", strategy, lookup("strategy", strategy), strategy_options)
+        lookup("dataset", args.dataset or DEFAULT_DATASET)
+        kwargs.update(
+            budget=DEFAULT_BUDGET, epochs=DEFAULT_EPOCHS, dataset=DEFAULT_DATASET, seed=0
+        )
+    given = {
+        "budget": args.budget,
+        "epochs": args.epochs,
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "data_root": args.data_root,
+    }
+    kwargs.update({k: v for k, v in given.items() if v is not None})
+    if space_options:
+        kwargs["space_options"] = space_options
+    if strategy_options:
+        kwargs["strategy_options"] = strategy_options
+
+    from archsearch.api import search
+
+    run = search(
+        space,
+        strategy,
+        executor=args.executor,
+        executor_options=executor_options or None,
+        out=args.out,
+        progress=not args.quiet,
+        **kwargs,
+    )
+    print_summary(run)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print a run's trials, its best trial and its failures."""
+    from archsearch.results import Run
+
+    print_run(Run.open(args.run), limit=args.limit)
+    return 0
+
+
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search a space with a strategy",
+        description="Search a space with a strategy; every finished trial lands in a run folder.",
+    )
+    p.add_argument("--space", help=f"registered space (default {DEFAULT_SPACE})")
+    p.add_argument("--strategy", help=f"registered strategy (default {DEFAULT_STRATEGY})")
+    p.add_argument("--budget", type=positive_int, help=f"trials (default {DEFAULT_BUDGET})")
+    p.add_argument(
+        "--epochs", type=positive_int, help=f"epochs per trial (default {DEFAULT_EPOCHS})"
+    )
+    p.add_argument("--dataset", help=f"registered dataset (default {DEFAULT_DATASET})")
+    p.add_argument("--data-root", help="folder holding the dataset's files (CIFAR)")
+    p.add_argument("--seed", type=nonnegative_int, help="run seed (default 0)")
+    p.add_argument("--out", default="results", help="parent of the run folder (default results)")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+    p.add_argument(
+        "--objectives", help="comma-separated metrics, ':min'/':max' to orient (default accuracy)"
+    )
+    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--cpus-per-trial", type=positive_float, help="ray: CPUs per trial")
+    p.add_argument("--gpus-per-trial", type=nonnegative_float, help="ray: GPUs (or a fraction)")
+    p.add_argument("--concurrency", type=positive_int, help="ray: trials at once")
+    p.add_argument("--scheduler", choices=("none", "asha"), help="ray: early stopping")
+    p.add_argument("--max-failures", type=nonnegative_int, help="ray: retries per trial")
+    p.add_argument("--address", help="ray: address of an existing cluster (e.g. auto)")
+    p.add_argument(
+        "--space-opt",
+        type=key_value,
+        action="append",
+        metavar="K=V",
+        help="space option, value as JSON (repeatable)",
+    )
+    p.add_argument(
+        "--strategy-opt",
+        type=key_value,
+        action="append",
+        metavar="K=V",
+        help="strategy option, value as JSON (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_search)
+
+
+def build_parser() -> Parser:
+    """The full parser: core commands plus every ``archsearch.commands`` module's."""
+    parser = Parser(
+        prog="archsearch",
+        description="Neural architecture search and design for PyTorch.",
+    )
+    from archsearch import __version__
+
+    parser.add_argument("--version", action="version", version=f"archsearch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.add_parser("spaces", help="list the registered spaces").set_defaults(func=cmd_spaces)
+    sub.add_parser("strategies", help="list the registered strategies").set_defaults(
+        func=cmd_strategies
+    )
+    _add_search(sub)
+    show = sub.add_parser("show", help="table of a run's trials, its best and failures")
+    show.add_argument("run", metavar="RUN", help="run folder")
+    show.add_argument("--limit", type=positive_int, help="show only the last N trials")
+    show.set_defaults(func=cmd_show)
+    for register in command_modules():
+        register(sub)
+    return parser
+
+
+def command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """The ``register`` functions of the modules in :mod:`archsearch.commands`, by name."""
+    import archsearch.commands as package
+
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            found.append(register)
+    return found
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    text = str(error).strip() or type(error).__name__
+    return " ".join(text.split("\n"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``archsearch`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        commands = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
+        parser.error(f"a command is required; choose from {commands}")
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as e:
+        print(f"archsearch: error: {_message(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "archsearch: interrupted; the run folder keeps every finished trial", file=sys.stderr
+        )
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

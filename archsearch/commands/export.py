@@ -1,0 +1,32 @@
+"""``archsearch export RUN [--trial N] [--retrain-epochs E] --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``export`` subcommand."""
+    p = subparsers.add_parser(
+        "export",
+        help="export a run's best (or chosen) model: arch JSON, torch.export program, weights",
+    )
+    p.add_argument("run", help="run folder")
+    p.add_argument("--trial", type=int, default=None, help="trial number (default: the best)")
+    p.add_argument(
+        "--retrain-epochs",
+        type=int,
+        default=None,
+        help="epochs to train before export (default: the run's epochs; 0: untrained weights)",
+    )
+    p.add_argument("--device", default="cpu", help="device to retrain on (cpu, cuda, ...)")
+    p.add_argument("--out", required=True, help="folder to write")
+    p.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from archsearch.export import export_run
+
+    out = export_run(args.run, args.out, args.trial, args.retrain_epochs, args.device)
+    print(f"exported trial to {out}: arch.json, model.pt2, state_dict.pt, export.json")
+    return 0

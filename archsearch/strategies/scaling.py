@@ -1,0 +1,76 @@
+"""``--strategy scaling``: train a found network compound-scaled to several flop factors.
+
+The paper's use of fast compound scaling (Dollar, Singh, Girshick, CVPR 2021): take the best
+architecture of a finished run (or an architecture file, or a reference network of
+:data:`archsearch.spaces.cnn_zoo.ZOO`), scale it by each factor with
+:func:`archsearch.solvers.scaling.scale` and ask each scaled network once, in the order given,
+for the normal trainer to train; then :class:`~archsearch.strategy.Exhausted`. It proposes
+networks of the ``cnn`` space, so run it on ``--space cnn --space-opt free=true`` (scaled widths
+and depths leave the searchable domains).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from archsearch.arch import Architecture, InvalidArchitecture
+from archsearch.registry import register_strategy
+from archsearch.space import Space
+from archsearch.strategy import Exhausted, Strategy, Trial
+
+
+@register_strategy("scaling", description="compound-scale a run's best network to several factors")
+class ScalingStrategy(Strategy):
+    """Asks the base scaled by each of ``factors`` (alpha or a named ``scaling``), then stops."""
+
+    #: Needs a base network: not part of the generic conformance runs.
+    generic = False
+    multi_objective = True
+
+    def __init__(
+        self,
+        space: Space,
+        objectives: Any = None,
+        seed: int = 0,
+        base: str | Path | Architecture | None = None,
+        factors: Sequence[float] = (2, 4),
+        alpha: float = 0.8,
+        scaling: str | None = None,
+    ) -> None:
+        super().__init__(space, objectives, seed)
+        from archsearch.solvers.scaling import scale
+        from archsearch.solvers.scaling_report import load_base
+
+        if base is None:
+            raise ValueError(
+                "strategy 'scaling' needs option base=RUN_DIR, an architecture file or a "
+                "reference network (--strategy-opt base=...)"
+            )
+        if isinstance(factors, (int, float)):
+            factors = [factors]
+        if not factors:
+            raise ValueError("strategy 'scaling' needs at least one factor (factors=[2, 4])")
+        arch = base if isinstance(base, Architecture) else load_base(base)
+        self.base, self.factors = arch, [float(f) for f in factors]
+        self.alpha, self.scaling = float(alpha), scaling
+        self.queue: list[Architecture] = []
+        for f in self.factors:
+            scaled = scale(arch, f, self.alpha, strategy=scaling)
+            try:
+                self.queue.append(space.validate(scaled))
+            except InvalidArchitecture as e:
+                raise ValueError(
+                    f"the base scaled by {f:g} is not an architecture of this space ({e}); "
+                    "use --space cnn --space-opt free=true"
+                ) from None
+
+    def ask(self) -> Trial:
+        """The next scaled network, with its factor in the trial's meta."""
+        if self.n_asked >= len(self.queue):
+            raise Exhausted(f"all {len(self.queue)} scaled networks were asked")
+        i = self.n_asked
+        return self._trial(
+            self.queue[i], factor=self.factors[i], scaling=self.scaling or f"alpha={self.alpha:g}"
+        )

@@ -1,0 +1,172 @@
+"""The ``archsearch`` command line: listings, ``show``, errors (one line, exit 2), plugins."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from archsearch import registry
+from archsearch.arch import Architecture
+from archsearch.cli import main
+from archsearch.results import Record, Run
+from archsearch.strategy import Result, Trial
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """``main(argv)`` in-process; argparse's own exits are turned into return codes."""
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("archsearch: error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def make_run(tmp_path, objectives: str = "accuracy") -> Run:
+    """A run folder with three finished trials (ok, failed, ok) written through the journal."""
+    run = Run.create(
+        tmp_path,
+        "demo",
+        {"space": "deeparchitect", "strategy": "random", "budget": 3, "objectives": objectives},
+    )
+    arch = Architecture("deeparchitect", {"width": 16})
+    results = [
+        Result(metrics={"accuracy": 0.71, "loss": 0.9}, cost={"params": 12345, "flops": 2.5e6}),
+        Result.failed(
+            "Traceback (most recent call last):\n  File 'x.py', line 1\n"
+            "RuntimeError: CUDA out of memory\n"
+        ),
+        Result(metrics={"accuracy": 0.93, "loss": 0.3}, cost={"params": 45678, "flops": 9e6}),
+    ]
+    for i, result in enumerate(results):
+        run.append(Record(Trial(i, arch), result, finished=1.0 + i, seconds=2.5))
+    return run
+
+
+def test_spaces_lists_names_with_descriptions(capsys):
+    code, out, _ = run_cli(capsys, "spaces")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "deeparchitect" in lines and "da-resnet" in lines
+    assert "Or/Optional/Repeat" in lines["deeparchitect"]
+
+
+def test_strategies_lists_random(capsys):
+    code, out, _ = run_cli(capsys, "strategies")
+    assert code == 0
+    assert any(line.startswith("random ") and "uniform" in line for line in out.splitlines())
+
+
+def test_show_prints_trials_best_and_failures(tmp_path, capsys):
+    run = make_run(tmp_path)
+    code, out, _ = run_cli(capsys, "show", str(run.path))
+    assert code == 0
+    lines = out.splitlines()
+    assert "space deeparchitect" in lines[0] and "strategy random" in lines[0]
+    header = lines[1].split()
+    assert header == ["#", "status", "accuracy", "params", "flops", "seconds"]
+    assert lines[2].split() == ["0", "ok", "0.71", "12.3K", "2.5M", "2.5"]
+    assert lines[3].split()[:3] == ["1", "failed", "-"]
+    assert "3 trials: 2 ok, 1 failed, 0 pruned" in out
+    assert "best (highest accuracy): trial 2: accuracy 0.93" in out
+    assert "trial 1: RuntimeError: CUDA out of memory" in out
+
+
+def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
+    run = make_run(tmp_path, objectives="accuracy,params:min")
+    code, out, _ = run_cli(capsys, "show", str(run.path), "--limit", "2")
+    assert code == 0
+    assert "(last 2 of 3 trials)" in out
+    assert "pareto front: trials 0, 2" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragments",
+    [
+        (["search", "--space", "deeparchitct"], ["unknown space", "did you mean 'deeparchitect'"]),
+        (["search", "--strategy", "randm"], ["unknown strategy 'randm'", "known: ", "random"]),
+        (["search", "--budget", "0"], ["--budget", "positive integer", "'0'"]),
+        (["search", "--budget", "ten"], ["--budget", "'ten'"]),
+        (["search", "--epochs", "-1"], ["--epochs"]),
+        (["search", "--space-opt", "max_cells"], ["--space-opt", "KEY=VALUE"]),
+        (["search", "--space-opt", "cells=2"], ["no option 'cells'", "max_cells"]),
+        (["search", "--space-opt", "max_cells=0"], ["max_cells must be an integer in [1, 16]"]),
+        (["search", "--strategy-opt", "depth=2"], ["strategy 'random' has no option 'depth'"]),
+        (["search", "--objectives", "accuracy:up"], ["direction 'up'", "max or min"]),
+        (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
+        (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
+        (["search", "--resume", "no/such/run"], ["not a run folder", "no/such/run"]),
+        (["show", "no/such/run"], ["not a run folder", "no/such/run"]),
+        (["shw"], ["invalid choice: 'shw'", "show"]),
+        ([], ["a command is required", "search"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragments):
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_corrupt_journal_line_is_a_one_line_error(tmp_path, capsys):
+    run = make_run(tmp_path)
+    lines = (run.path / "trials.jsonl").read_text().splitlines(keepends=True)
+    lines[0] = "{not json}\n"
+    (run.path / "trials.jsonl").write_text("".join(lines))
+    code, _, err = run_cli(capsys, "show", str(run.path))
+    assert_one_line_error(code, err, "line 1 is corrupt")
+
+
+def test_console_script_exit_status_in_a_subprocess(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "archsearch.cli", "search", "--space", "nasnett"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "unknown space 'nasnett'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_plugin_entry_point_registers_a_space(tmp_path, monkeypatch, capsys):
+    """A distribution on sys.path with an ``archsearch.plugins`` entry point adds a space."""
+    (tmp_path / "myplugin.py").write_text(
+        textwrap.dedent(
+            '''
+            from archsearch import FunctionSpace, register_space
+
+            @register_space("plugin-space", description="a space from a plugin")
+            def plugin_space(depth: int = 2):
+                """A define-by-run space shipped by a third-party distribution."""
+                return FunctionSpace(lambda choose: choose("width", [8, 16]), name="plugin-space")
+            '''
+        )
+    )
+    info = tmp_path / "myplugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[archsearch.plugins]\nmyplugin = myplugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_entries", {k: dict(v) for k, v in registry._entries.items()})
+    monkeypatch.delitem(sys.modules, "myplugin", raising=False)
+
+    code, out, _ = run_cli(capsys, "spaces")
+    assert code == 0
+    assert any(line.split()[0] == "plugin-space" for line in out.splitlines())
+    assert "a space from a plugin" in out
+    assert registry.get_space("plugin-space").name == "plugin-space"
+    code, _, err = run_cli(capsys, "search", "--space", "plugin-space", "--space-opt", "wide=1")
+    assert_one_line_error(code, err, "space 'plugin-space' has no option 'wide'", "depth")

@@ -1,0 +1,39 @@
+"""Export round trip: the exported program and the rebuilt model give the run's model outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from archsearch.api import search
+from archsearch.export import export_run, load_export
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    return search("deeparchitect", "random", budget=2, epochs=1, seed=1, out=out, progress=False)
+
+
+def test_export_round_trip(tiny_run, tmp_path):
+    out = export_run(tiny_run, tmp_path / "exp", retrain_epochs=1)
+    info = json.loads((out / "export.json").read_text())
+    assert info["trial"] == tiny_run.best().trial.number and info["metrics"]["accuracy"] > 0.1
+    x = torch.randn(5, 1, 8, 8)
+    rebuilt, program = load_export(out), load_export(out, program=True)
+    with torch.no_grad():
+        a, b = rebuilt(x), program(x)
+    assert a.shape == (5, 10) and torch.allclose(a, b, atol=1e-5)
+
+
+def test_export_untrained_and_errors(tiny_run, tmp_path):
+    out = export_run(tiny_run, tmp_path / "init", trial=0, retrain_epochs=0)
+    assert json.loads((out / "export.json").read_text())["epochs"] == 0
+    with pytest.raises(ValueError, match="trial 99 is not in run"):
+        export_run(tiny_run, tmp_path / "x", trial=99)
+    with pytest.raises(ValueError, match="--retrain-epochs must be >= 0"):
+        export_run(tiny_run, tmp_path / "x", retrain_epochs=-1)
+    with pytest.raises(FileNotFoundError, match="not an export folder"):
+        load_export(tmp_path)
