@@ -122,9 +122,10 @@ class ExpandingSpace(Space):
 
         ``options``: ``epochs``, ``seed``, ``device``, ``run_path`` (checkpoints go to
         ``<run_path>/checkpoints/<arch key>/``) and ``trainer_options`` (``batch_size``,
-        ``lr``, ``weight_decay``).
+        ``lr``, ``weight_decay``; ``device`` is taken from ``device``).
         """
         extra = dict(options.get("trainer_options") or {})
+        extra.pop("device", None)
         unknown = sorted(set(extra) - {"batch_size", "lr", "weight_decay"})
         if unknown:
             raise ValueError(

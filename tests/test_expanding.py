@@ -123,6 +123,29 @@ def test_optimizer_keeps_state_for_existing_parameters() -> None:
     opt.step()
 
 
+def test_optimizer_carry_handles_adam_moments_and_step() -> None:
+    net = _trained_net(steps=0)
+    x, y = _data(size=8)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    old = {n: {k: v.clone() for k, v in opt.state[p].items()} for n, p in net.named_parameters()}
+    grown = widen(net, 0, 2, torch.Generator().manual_seed(0))
+    carry_optimizer(opt, net, grown)
+    for name, p in grown.named_parameters():
+        st = opt.state[p]
+        assert float(st["step"]) == float(old[name]["step"]) == 2.0
+        for key in ("exp_avg", "exp_avg_sq"):
+            lead = tuple(slice(0, n) for n in old[name][key].shape)
+            torch.testing.assert_close(st[key][lead], old[name][key])
+            assert st[key].shape == p.shape
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(grown(x), y).backward()
+    opt.step()
+
+
 def test_score_equals_closed_form_least_squares() -> None:
     """For a linear least-squares model K-FAC is the exact Fisher: compare g^T (F+lam I)^-1 g."""
     g = torch.Generator().manual_seed(0)
@@ -528,13 +551,22 @@ def test_search_api_runs_the_growing_trainer(tmp_path) -> None:
     vx, vy = _data(n=30, seed=9)
     data = Data.from_tensors(x, y, vx, vy)
     space = ExpandingSpace(blocks=(2,), widths=(3, 4), score_size=30, fisher="sampled")
-    evaluator = space.evaluator(data, epochs=2, seed=0, device="cpu", run_path=tmp_path / "ck")
     run = search(
-        space, "random", evaluator=evaluator, budget=2, out=tmp_path, run_id="s", progress=False
+        space,
+        "random",
+        dataset=data,
+        budget=2,
+        epochs=2,
+        out=tmp_path,
+        run_id="s",
+        progress=False,
+        report=False,
+        trainer_options={"batch_size": 32, "device": "cpu"},
     )
     records = run.records()
-    assert [r.result.status for r in records] == ["ok", "ok"]
+    assert [r.result.status for r in records] == ["ok", "ok"], records[0].result.error
     assert all(len(r.result.history) == 2 for r in records)
-    assert (tmp_path / "ck" / "checkpoints" / records[0].trial.arch.key / "ckpt-00.pt").is_file()
+    key = records[0].trial.arch.key
+    assert (tmp_path / "s" / "checkpoints" / key / "ckpt-00.pt").is_file()
     with pytest.raises(ValueError, match="unknown trainer option 'momentum'"):
         space.evaluator(data, trainer_options={"momentum": 0.5})
