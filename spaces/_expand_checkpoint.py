@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from archsearch.spaces._expand_net import ExpandableCNN, NetSpec
+from archsearch.spaces._expand_net import ExpandableCNN
+from archsearch.spaces._expand_spec import NetSpec
 
 CHECKPOINT_FORMAT = "archsearch.expanding/1"
 

@@ -27,56 +27,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from archsearch.spaces._expand_checkpoint import save_checkpoint
-from archsearch.spaces._expand_moves import LAYER_INITS, carry_optimizer, deepen, widen
-from archsearch.spaces._expand_net import ExpandableCNN, param_count, spec_flops, spec_params
-from archsearch.spaces._expand_score import FISHERS, expansion_score
-
-ALLOWED = ("both", "width", "depth")
-SELECTIONS = ("gain", "gain_per_param")
-
-
-@dataclass(frozen=True)
-class GrowthSettings:
-    """When and how a network may grow (see the module docstring for the gate)."""
-
-    tau: float = 0.1
-    alpha: float = 0.01
-    cooldown: int = 2
-    allowed: str = "both"
-    widen_by: int = 4
-    layer_init: str = "residual"
-    layer_cost: float = 2.0
-    max_params: int = 50_000
-    max_width: int = 64
-    max_layers: int = 4
-    damping: float = 1e-3
-    fisher: str = "exact"
-    score_size: int = 256
-    select: str = "gain_per_param"
-
-    def __post_init__(self) -> None:
-        if self.allowed not in ALLOWED:
-            raise ValueError(
-                f"unknown allowed growth {self.allowed!r}; known: {', '.join(ALLOWED)}"
-            )
-        if self.layer_init not in LAYER_INITS:
-            raise ValueError(
-                f"unknown layer init {self.layer_init!r}; known: {', '.join(LAYER_INITS)}"
-            )
-        if self.select not in SELECTIONS:
-            raise ValueError(f"unknown selection {self.select!r}; known: {', '.join(SELECTIONS)}")
-        if self.fisher not in FISHERS:
-            raise ValueError(f"unknown fisher {self.fisher!r}; known: {', '.join(FISHERS)}")
-        for name in ("tau", "alpha"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("cooldown", "widen_by", "max_width", "max_layers", "score_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.layer_cost > 0 or not self.damping > 0:
-            raise ValueError(
-                f"layer_cost and damping must be > 0, got {self.layer_cost}, {self.damping}"
-            )
+from archsearch.spaces._expand_moves import carry_optimizer, deepen, widen
+from archsearch.spaces._expand_net import ExpandableCNN, param_count
+from archsearch.spaces._expand_score import expansion_score
+from archsearch.spaces._expand_settings import GrowthSettings
+from archsearch.spaces._expand_spec import spec_flops, spec_params
 
 
 @dataclass

@@ -28,9 +28,9 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-from archsearch.spaces._expand_net import ExpandableCNN, NetSpec
-
-LAYER_INITS = ("residual", "identity")
+from archsearch.spaces._expand_net import ExpandableCNN
+from archsearch.spaces._expand_settings import LAYER_INITS
+from archsearch.spaces._expand_spec import NetSpec
 
 
 def _grown(

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from archsearch.spaces._expand_settings import FISHERS
 
-FISHERS = ("exact", "sampled", "empirical")
 LIKELIHOODS = ("categorical", "gaussian")
 _FLOOR = 1e-30
 

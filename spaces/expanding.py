@@ -23,17 +23,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from archsearch.spaces._expand_checkpoint import load_checkpoint, read_checkpoint
-from archsearch.spaces._expand_grow import ALLOWED, GrowthRun, GrowthSettings, grow
-from archsearch.spaces._expand_net import (
-    ExpandableCNN,
-    NetSpec,
-    spec_activations,
-    spec_flops,
-    spec_params,
-)
+from archsearch.spaces._expand_settings import ALLOWED, GrowthSettings
+from archsearch.spaces._expand_spec import NetSpec, spec_activations, spec_flops, spec_params
 
 from archsearch.arch import Architecture
 from archsearch.params import Choice, Float, Int, Param, Value
@@ -41,14 +34,31 @@ from archsearch.registry import register_space
 from archsearch.space import Space, Task
 from archsearch.strategy import Result
 
+if TYPE_CHECKING:
+    from archsearch.spaces._expand_grow import GrowthRun
+    from archsearch.spaces._expand_net import ExpandableCNN
+
 __all__ = [
     "ExpandingSpace",
     "GrowingTrainer",
     "GrowthSettings",
-    "grow",
     "load_checkpoint",
     "read_checkpoint",
 ]
+
+
+def load_checkpoint(path: str | Path) -> ExpandableCNN:
+    """The self-contained network stored at ``path`` by a growing run (eval mode, CPU)."""
+    from archsearch.spaces._expand_checkpoint import load_checkpoint as load
+
+    return load(path)
+
+
+def read_checkpoint(path: str | Path) -> tuple[ExpandableCNN, dict[str, Any]]:
+    """The network and its metadata (epoch, params, val_accuracy, spec, next growth)."""
+    from archsearch.spaces._expand_checkpoint import read_checkpoint as read
+
+    return read(path)
 
 
 class ExpandingSpace(Space):
@@ -114,6 +124,7 @@ class ExpandingSpace(Space):
     def build(self, arch: Architecture, task: Task) -> ExpandableCNN:
         """The seed network (weights from a generator seeded with 0)."""
         import torch
+        from archsearch.spaces._expand_net import ExpandableCNN
 
         return ExpandableCNN(self.spec(arch, task), torch.Generator().manual_seed(0))
 
@@ -199,6 +210,8 @@ class GrowingTrainer:
     ) -> GrowthRun:
         """The full growing training of ``arch`` (model, history, gates, checkpoints)."""
         import torch
+        from archsearch.spaces._expand_grow import grow
+        from archsearch.spaces._expand_net import ExpandableCNN
 
         task = self.data.task
         spec = self.space.spec(arch, task)

@@ -8,19 +8,18 @@ import numpy as np
 import pytest
 import torch
 from archsearch.spaces._expand_checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from archsearch.spaces._expand_grow import GrowthSettings, candidates, gate, grow
+from archsearch.spaces._expand_grow import candidates, gate, grow
 from archsearch.spaces._expand_moves import carry_optimizer, deepen, widen
-from archsearch.spaces._expand_net import (
+from archsearch.spaces._expand_net import ConvLayer, ExpandableCNN, param_count
+from archsearch.spaces._expand_score import collect, expansion_score
+from archsearch.spaces._expand_settings import GrowthSettings
+from archsearch.spaces._expand_spec import (
     BlockSpec,
-    ConvLayer,
-    ExpandableCNN,
     NetSpec,
-    param_count,
     spec_activations,
     spec_flops,
     spec_params,
 )
-from archsearch.spaces._expand_score import collect, expansion_score
 from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer
 
 from archsearch.registry import get_space

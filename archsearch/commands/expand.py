@@ -19,9 +19,13 @@ _DEFAULTS = {"epochs": 20, "blocks": 3, "width": 8}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``expand`` subcommand."""
-    from archsearch.spaces._expand_grow import ALLOWED, SELECTIONS, GrowthSettings
-    from archsearch.spaces._expand_moves import LAYER_INITS
-    from archsearch.spaces._expand_score import FISHERS
+    from archsearch.spaces._expand_settings import (
+        ALLOWED,
+        FISHERS,
+        LAYER_INITS,
+        SELECTIONS,
+        GrowthSettings,
+    )
 
     d = GrowthSettings()
     p = subparsers.add_parser(
