@@ -14,6 +14,15 @@ SPACES = ("deeparchitect", "deepconv", "da-resnet")
 TASKS = (Task((1, 8, 8), 10), Task((3, 32, 32), 10))
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One thread: the tests share 2 cores with other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
