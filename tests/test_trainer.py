@@ -98,6 +98,15 @@ def test_broken_candidates_become_failed_results(kind: str, message: str) -> Non
     assert r.status == "failed" and message in r.error
 
 
+def test_out_of_memory_is_recognized() -> None:
+    from archsearch.evaluate.trainer import failure_text, is_out_of_memory
+
+    assert is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: 9 GB"))
+    assert is_out_of_memory(MemoryError())
+    assert not is_out_of_memory(RuntimeError("size mismatch"))
+    assert failure_text(MemoryError()) == "out of memory: MemoryError"
+
+
 def test_max_steps_and_trainer_errors() -> None:
     steps = []
     r = Trainer(SPACE, DATA, epochs=5, batch_size=64, max_steps=7, device="cpu")(
