@@ -347,3 +347,14 @@ def test_dedup_wrapper_never_repeats_and_informs_the_inner_strategy():
     assert wrapped.ask().arch.space == "s6"
     with pytest.raises(ValueError, match="dedup cannot wrap itself"):
         Dedup(space, strategy="dedup")
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_parallel_asks_told_out_of_order(name):
+    s = get_strategy(name)(SPACE, seed=0)
+    for _ in range(4):
+        batch = [s.ask() for _ in range(4)]
+        assert len({t.number for t in batch}) == 4
+        for t in reversed(batch):
+            s.tell(t, objective(t.arch))
+    assert SPACE.validate(s.ask().arch)
