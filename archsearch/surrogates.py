@@ -105,8 +105,7 @@ class NgramFeatures:
         tokens = [repr(v) for v in arch.decisions.values()]
         grams: Counter = Counter()
         for n in range(1, self.max_n + 1):
-            for i in range(len(tokens) - n + 1):
-                grams[tuple(tokens[i : i + n])] += 1
+            grams.update(zip(*(tokens[i:] for i in range(n))))
         return grams
 
     def fit(self, archs: Sequence[Architecture], params: dict[str, Param]) -> None:
