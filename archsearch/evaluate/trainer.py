@@ -74,7 +74,7 @@ class Trainer:
         space: Space,
         data: Data | str = "digits",
         epochs: int = 3,
-        batch_size: int = 64,
+        batch_size: int = 32,
         lr: float = 0.05,
         momentum: float = 0.9,
         nesterov: bool = True,
