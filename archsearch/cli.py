@@ -111,10 +111,10 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return _listing("strategy")
 
 
-def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
+def _executor_options(args: argparse.Namespace, executor: str) -> dict[str, Any]:
     names = ("cpus_per_trial", "gpus_per_trial", "concurrency", "scheduler", "max_failures")
     opts = {n: getattr(args, n) for n in (*names, "address") if getattr(args, n) is not None}
-    if args.executor == "local":
+    if executor == "local":
         given = [f"--{n.replace('_', '-')}" for n in opts]
         if given:
             raise ValueError(
@@ -130,7 +130,9 @@ def _check_resume(
     space_options: dict[str, Any],
     strategy_options: dict[str, Any],
 ) -> None:
-    """A resumed run keeps its space, strategy, options and dataset; refuse different ones."""
+    """A resumed run keeps its settings (all but the budget); refuse different ones."""
+    from archsearch.strategy import objectives_from
+
     given = {
         "--space": (args.space, config.get("space")),
         "--strategy": (args.strategy, config.get("strategy")),
@@ -138,6 +140,12 @@ def _check_resume(
         "--space-opt": (space_options or None, config.get("space_options") or {}),
         "--strategy-opt": (strategy_options or None, config.get("strategy_options") or {}),
     }
+    if args.objectives is not None:
+        mine = objectives_from(args.objectives)
+        if mine != objectives_from(config.get("objectives")):
+            given["--objectives"] = (args.objectives, config.get("objectives"))
+    for flag in ("epochs", "seed"):
+        given[f"--{flag}"] = (getattr(args, flag), config.get(flag))
     for flag, (value, kept) in given.items():
         if value is not None and value != kept:
             raise ValueError(
@@ -153,13 +161,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     space_options = dict(args.space_opt or [])
     strategy_options = dict(args.strategy_opt or [])
-    executor_options = _executor_options(args)
+    config = Run.open(args.resume).config if args.resume is not None else {}
+    executor = args.executor or config.get("executor") or "local"
+    executor_options = _executor_options(args, executor)
     kwargs: dict[str, Any] = {}
     if args.objectives is not None:
         objectives_from(args.objectives)
         kwargs["objectives"] = args.objectives
     if args.resume is not None:
-        config = Run.open(args.resume).config
         _check_resume(args, config, space_options, strategy_options)
         space, strategy = config.get("space"), config.get("strategy")
         kwargs["resume"] = args.resume
@@ -189,10 +198,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     run = search(
         space,
         strategy,
-        executor=args.executor,
+        executor=executor,
         executor_options=executor_options or None,
         out=args.out,
         progress=not args.quiet,
+        report=not args.no_report,
         **kwargs,
     )
     print_summary(run)
@@ -229,7 +239,11 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--objectives", help="comma-separated metrics, ':min'/':max' to orient (default accuracy)"
     )
-    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="local: one trial at a time in this process (default); ray: Ray Tune",
+    )
     p.add_argument("--cpus-per-trial", type=positive_float, help="ray: CPUs per trial")
     p.add_argument("--gpus-per-trial", type=nonnegative_float, help="ray: GPUs (or a fraction)")
     p.add_argument("--concurrency", type=positive_int, help="ray: trials at once")
@@ -251,6 +265,7 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         help="strategy option, value as JSON (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip RUN/report.html at the end")
     p.set_defaults(func=cmd_search)
 
 

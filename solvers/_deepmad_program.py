@@ -7,7 +7,8 @@ where the relaxation is loosest:
 * where the scaled variables s_j stray most from (L_j - 1) u_j (their McCormick envelopes are
   loose), the depth range of entry j or the log range of its worst component of u_j (width,
   bottleneck or kernel), whichever is relatively wider, split at the relaxed value;
-* a level width's log range, where t_i <= thi_i over-counts a_i (thi_i - t_i) H_i-sums;
+* a level width's log range, where t_i <= thi_i over-counts a_i (thi_i - t_i) times the
+  level's log-width sum above its lower bound;
 * a kernel range, where the relaxed kernel is not one of the family's kernels.
 
 Incumbents come from dives (fix one entry's depth at a time at its rounded relaxed value,
@@ -54,9 +55,10 @@ def _split(node: Node, relax: Relaxation) -> list[tuple[np.ndarray, ...]]:
     wz = relax.level_weights(hi) @ m.prefix
     mc_gap = wz * relax.inconsistency(v, L)
     p = m.P @ v
-    # level width gaps: a_i (thi - t_i) * (prefix log-width sum / 2)
-    lsum = m.prefix @ (m.F @ v + (L - 1) * p) + m.c_stem
-    t_gap = np.asarray(m.obj.a) * (hi[m.level_c] - v[m.level_c]) * lsum / 2
+    # level width gaps: a_i (thi - t_i) * (prefix log-width sum above its lower bound) / 2
+    lsum = m.prefix @ (m.F @ v + (L - 1) * p) + m.head_in * (m.head_vec @ v) + m.c_stem
+    slack = np.maximum(lsum - relax.lsum_lower(Llo, lo), 0)
+    t_gap = np.asarray(m.obj.a) * (hi[m.level_c] - v[m.level_c]) * slack / 2
     ks = np.log(np.array(m.fam.kernels, dtype=float))
     k_off = np.array([np.min(np.abs(ks - v[i])) for i in m.ik])
     k_gap = np.where(k_off > 1e-3, wz * L * 2 * k_off, 0.0)
@@ -155,7 +157,7 @@ def branch_and_bound(
     params: float,
     time_limit: float = 0.8,
     gap_tol: float = 1e-3,
-    heuristic_every: int = 4,
+    heuristic_every: int = 6,
     max_nodes: int | None = None,
 ) -> Solution:
     """Maximize the DeepMAD objective within the budgets; raises ValueError when infeasible.
@@ -163,7 +165,7 @@ def branch_and_bound(
     Phase 1 finds incumbents by a dive from the root and from uniform-depth seeds, polished at
     their own depths; phase 2 is the branch and bound over all depths (until the gap, the time
     limit in CPU seconds, or the queue runs out), which proves the reported bound and dives
-    from every ``heuristic_every``-th node for better incumbents. With
+    from the first three nodes and every ``heuristic_every``-th node for better incumbents. With
     ``max_nodes`` (relaxations solved) and a generous ``time_limit`` the result does not depend
     on the machine's speed.
     """
@@ -199,7 +201,7 @@ def _branch_and_bound(
         nonlocal counter, nodes
         bound, v, L = relax.solve(Llo, Lhi, lo, hi)
         nodes += 1
-        if v is None and parent is not None and relax.problem.status != "infeasible":
+        if v is None and parent is not None and relax.status != "infeasible":
             # solver trouble: the child keeps its parent's (valid) bound and point
             bound, v, L = parent.bound, parent.v, np.clip(parent.L, Llo, Lhi)
         if v is None or bound <= inc.value:
@@ -226,6 +228,8 @@ def _branch_and_bound(
 
     push(None, Llo, Lhi, relax.v_lo, relax.v_hi)
     if not heap:
+        if relax.status != "infeasible":
+            raise RuntimeError(f"the root relaxation could not be solved (status {relax.status})")
         raise ValueError(_infeasible_reason(m, flops, params))
     dive(heap[0][2])
     for _, v, L in _depth_seeds(relax):
@@ -245,7 +249,7 @@ def _branch_and_bound(
         if node.bound <= inc.value:
             continue
         popped += 1
-        if popped % heuristic_every == 0 or inc.x is None:
+        if popped <= 3 or popped % heuristic_every == 0 or inc.x is None:
             dive(node)
         for child in _split(node, relax):
             push(node, *child)
@@ -272,6 +276,7 @@ def _branch_and_bound(
         budget={"flops": flops, "params": params, "rho0": obj.rho0, "resolution": obj.resolution},
         stats={
             "nodes": nodes,
+            "relaxations": relax.solves,
             "open": len(heap),
             "cpu_seconds": time.process_time() - start,
             "seconds": time.perf_counter() - wall,

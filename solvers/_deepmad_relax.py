@@ -11,8 +11,10 @@ entry j gets "scaled" variables s_j = (Y_j, B_j, K_j) standing for L_j (ln w_j, 
   jointly convex in (s, L) (an exponential cone); first units keep their exp(E v) terms;
 * s_j and L_j u_j are tied by McCormick envelopes on [Llo, Lhi] x [lo, hi] (exact at one depth),
   and b_j <= 6 w_j style ratios hold in both forms;
-* the objective sum_i a_i (t_i + ln r_i^2) (log-width sums)_i / 2 is bounded using
-  t_i <= thi_i (the sums are positive), and -beta exp(std(L)) is concave in L (std is a norm);
+* the objective sum_i a_i (t_i + ln r_i^2) lsum_i / 2 (lsum_i: level i's log-width sum) is
+  bounded by McCormick: with t_i <= thi_i and lsum_i >= lsum_lo_i (from the box, or from
+  rho <= rho0: lsum_i >= D_i(Llo) ln(D_i(Llo) / rho0)), (t + c) lsum <= (thi + c) lsum +
+  (t - thi) lsum_lo; -beta exp(std(L)) is concave in L (std is a norm);
 * rho_i <= rho0 is (log-width sum)_i >= D_i ln(D_i / rho0), D_i affine in L: an affine function
   above a convex one. A stride-1 projection (present only when the width changes) is left out.
 
@@ -32,6 +34,8 @@ from archsearch.solvers._deepmad_model import Model
 
 # objective scale: keeps Clarabel's iterates O(1) (objectives are O(1e4))
 _SCALE = 1e4
+# Clarabel's stopping tolerances (looser than its defaults: the bounds are padded anyway)
+_TOLERANCES = {"tol_gap_rel": 1e-6, "tol_gap_abs": 1e-6, "tol_feas": 1e-7, "tol_ktratio": 1e-5}
 # relative padding of a bound for the interior-point solver's accuracy
 _PAD = {cp.OPTIMAL: 5e-4, cp.OPTIMAL_INACCURATE: 5e-3}
 
@@ -111,6 +115,10 @@ class Relaxation:
         self.problem = cp.Problem(cp.Maximize(objective), cons)
         self.v_lo, self.v_hi = self._global_box()
         self.s_value: np.ndarray | None = None
+        #: status of the last solve: a cvxpy status, or "error" when the solver failed
+        self.status = ""
+        #: relaxations solved so far
+        self.solves = 0
 
     def _global_box(self) -> tuple[np.ndarray, np.ndarray]:
         m, fam = self.m, self.m.fam
@@ -131,11 +139,19 @@ class Relaxation:
     ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         """Upper bound, maximizer v and depths L over the node; ``-inf`` when it is empty."""
         m = self.m
+        self.solves += 1
         w = self.level_weights(hi)
         wp = w @ m.prefix
-        self.p_wv.value = (wp @ self.Fv + (w @ m.head_in) * m.head_vec) / _SCALE
-        self.p_ws.value = (wp @ self.Gs) / _SCALE
+        wv = wp @ self.Fv + (w @ m.head_in) * m.head_vec
         const = float(w.sum() * m.c_stem)
+        # McCormick on (t_i + ln r_i^2) * lsum_i with t_i <= thi_i and lsum_i >= lsum_lo_i:
+        # adds a_i / 2 * lsum_lo_i * (t_i - thi_i) <= 0 to the bound
+        lsum_lo = self.lsum_lower(Llo, lo)
+        a_half = np.asarray(m.obj.a) / 2
+        np.add.at(wv, m.level_c, a_half * lsum_lo)
+        const -= float(np.sum(a_half * lsum_lo * hi[m.level_c]))
+        self.p_wv.value = wv / _SCALE
+        self.p_ws.value = (wp @ self.Gs) / _SCALE
         self.p_lo.value, self.p_hi.value = lo, hi
         self.p_Llo.value, self.p_Lhi.value = Llo, Lhi
         mc = self.p_mc
@@ -151,10 +167,11 @@ class Relaxation:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                self.problem.solve(solver=cp.CLARABEL)
+                self.problem.solve(solver=cp.CLARABEL, **_TOLERANCES)
         except cp.SolverError:
+            self.status = "error"
             return -math.inf, None, None
-        status = self.problem.status
+        self.status = status = self.problem.status
         if status not in _PAD:
             return -math.inf, None, None
         bound = float(self.problem.value) * _SCALE + const
@@ -164,6 +181,14 @@ class Relaxation:
             np.asarray(self.v.value),
             np.asarray(self.L.value),
         )
+
+    def lsum_lower(self, Llo: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        """Lower bounds on each level's log-width sum over the node (box and rho <= rho0)."""
+        m = self.m
+        per_entry = m.F @ lo + (Llo - 1.0) * (m.P @ lo)
+        box = m.prefix @ per_entry + m.head_in * (m.head_vec @ lo) + m.c_stem
+        D = m.layers(Llo)
+        return np.maximum(box, D * np.log(D / m.obj.rho0))
 
     def inconsistency(
         self, v: np.ndarray, L: np.ndarray, per_component: bool = False

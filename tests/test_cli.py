@@ -194,6 +194,7 @@ def test_search_then_show_then_resume(tmp_path, capsys, one_thread):
         capsys,
         *("search", "--space", "deeparchitect", "--strategy", "random", "--budget", "2"),
         *("--epochs", "1", "--out", str(tmp_path), "--quiet", "--space-opt", "max_cells=1"),
+        "--no-report",
     )
     assert code == 0, err
     (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
@@ -205,13 +206,30 @@ def test_search_then_show_then_resume(tmp_path, capsys, one_thread):
     assert len(run.records()) == 2 and (path / "best.json").is_file()
 
     code, out, err = run_cli(capsys, "search", "--resume", str(path), "--budget", "3", "--quiet")
+    assert (path / "report.html").is_file()
     assert code == 0, err
     numbers = [r.trial.number for r in Run.open(path).records()]
     assert numbers == [0, 1, 2]
 
     code, _, err = run_cli(capsys, "search", "--resume", str(path), "--space", "da-resnet")
     assert_one_line_error(code, err, "--space 'da-resnet' differs", "'deeparchitect'")
+    code, _, err = run_cli(capsys, "search", "--resume", str(path), "--epochs", "4")
+    assert_one_line_error(code, err, "--epochs 4 differs", "1")
+    code, _, err = run_cli(capsys, "search", "--resume", str(path), "--objectives", "loss")
+    assert_one_line_error(code, err, "--objectives 'loss' differs")
 
     code, out, _ = run_cli(capsys, "show", str(path))
     assert code == 0
     assert "3 trials: " in out and "best (highest accuracy): trial " in out
+
+
+def test_summary_names_run_folder_best_and_pareto_front(tmp_path, capsys):
+    from archsearch.runview import print_summary
+
+    run = make_run(tmp_path, objectives="accuracy,params:min")
+    print_summary(run)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "search finished: 3 trials (2 ok, 1 failed, 0 pruned), 7.5 s of trials"
+    assert out[1] == f"run folder: {run.path}"
+    assert out[2] == "best trial 2: accuracy 0.93, params 45.7K, flops 9M"
+    assert "pareto front: 2 trials in pareto.json" in out

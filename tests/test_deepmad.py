@@ -213,3 +213,46 @@ def test_objective_rejects_negative_weights_and_rho():
         Objective(rho0=0)
     with pytest.raises(ValueError, match="must be >= 0"):
         Objective(beta=-1)
+
+
+def test_bound_holds_against_exhaustive_enumeration():
+    """On a template small enough to enumerate, the proved bound is >= the true optimum."""
+    import dataclasses
+    import itertools
+
+    from archsearch.solvers._deepmad_program import branch_and_bound
+
+    fam = dataclasses.replace(
+        FAMILIES["resnet"],
+        depth_bounds=((1, 1), (1, 2), (1, 2), (1, 1), (1, 3)),
+        kernels=(5,),
+        max_width=24,
+        stem_bounds=(8, 16),
+    )
+    obj = Objective(rho0=0.3, resolution=32, num_classes=10)
+    m = Model(fam, obj)
+    widths = (8, 16, 24)
+    rows, depths = [], []
+    for stem in (8, 16):
+        for ws in itertools.combinations_with_replacement(widths, 5):
+            if ws[0] < stem:
+                continue
+            for bs in itertools.product(*[[b for b in widths if b <= w] for w in ws]):
+                for L in itertools.product(*[range(a, b + 1) for a, b in fam.depth_bounds]):
+                    rows.append([stem, *ws, *bs, 5, 5, 5, 5, 5])
+                    depths.append(L)
+    ev = m.evaluate(np.array(rows, dtype=float), np.array(depths, dtype=float))
+    flops, params = 2e6, 60e3
+    ok = (ev["flops"] <= flops) & (ev["params"] <= params) & (ev["rho"] <= 0.3)
+    best = ev["objective"][ok].max()
+    sol = branch_and_bound(fam, obj, flops, params, time_limit=0.5)
+    assert sol.objective <= best + 1e-6
+    assert sol.bound >= best
+    assert sol.objective >= best - 0.01 * abs(best)
+
+
+def test_max_nodes_makes_the_solve_repeatable():
+    kw = dict(resolution=RES, num_classes=10, time_limit=60.0, max_nodes=12)
+    a, b = optimize(5e6, 0.2e6, **kw), optimize(5e6, 0.2e6, **kw)
+    assert a.structure == b.structure and a.bound == b.bound
+    assert a.stats["nodes"] <= 12 + 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from archsearch.spaces.cnn import decode
+from archsearch.spaces.cnn import complexity, decode
 
 from archsearch.arch import Architecture
 from archsearch.commands.design import register
@@ -65,12 +65,29 @@ def test_strategy_asks_one_network_per_budget_then_stops():
         strategy.ask()
 
 
+def test_strategy_scales_budgets_to_the_design_resolution():
+    space = get_space("cnn", free=True, resolution=32)
+    cls = lookup("strategy", "deepmad")
+    strategy = cls(
+        space,
+        flops=49 * 3e6,
+        params=0.1e6,
+        budget_resolution=224,
+        num_classes=10,
+        time_limit=0.1,
+    )
+    trial = strategy.ask()
+    assert trial.meta["flops_budget"] == pytest.approx(3e6)
+    assert complexity(decode(trial.arch), num_classes=10, count_bias=False)["flops"] <= 3e6
+
+
 @pytest.mark.parametrize(
     "options, match",
     [
         ({"params": [1e6]}, "needs option flops"),
         ({"flops": [1e6, 2e6], "params": [1e6]}, "2 flops budgets but 1 params budgets"),
         ({"flops": [-1.0], "params": [1e6]}, "must hold positive numbers"),
+        ({"flops": 1e9, "params": 1e7, "budget_resolution": 0}, "budget_resolution must be"),
     ],
 )
 def test_strategy_option_errors(options, match):

@@ -330,9 +330,17 @@ class Trainer:
                 x, y = tx[idx].contiguous(memory_format=fmt), ty[idx]
                 for group in opt.param_groups:
                     group["lr"] = self._lr(step, total, warmup)
+                if hasattr(model, "set_progress"):  # scheduled regularizers (NASNet drop path)
+                    model.set_progress(step / total)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                     out = model(x)
                 loss = F.cross_entropy(out.float(), y, label_smoothing=self.label_smoothing)
+                aux = getattr(model, "aux_logits", None)
+                if aux is not None:  # an auxiliary head's loss, weighted by the model
+                    aux_loss = F.cross_entropy(
+                        aux.float(), y, label_smoothing=self.label_smoothing
+                    )
+                    loss = loss + model.aux_weight * aux_loss
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if self.grad_clip is not None:

@@ -5,8 +5,10 @@ program (:mod:`archsearch.solvers.deepmad`). As a strategy it solves once per bu
 order given, asks each solved network once for the normal trainer to train, then raises
 :class:`~archsearch.strategy.Exhausted`. Budgets are the options ``flops`` and ``params``
 (numbers or equal-length lists); the design resolution defaults to the space's ``resolution``
-option (the dataset's input size when the space was built for it). The networks are of the
-``cnn`` space: run it on ``--space cnn --space-opt free=true``.
+option (set it to the dataset's input size). Budgets quoted at another resolution (ImageNet's
+224, say) are scaled to the design resolution r with ``budget_resolution=R``: FLOPs times
+(r / R)^2, as conv FLOPs grow with the feature-map area. The networks are of the ``cnn``
+space: run it on ``--space cnn --space-opt free=true``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class DeepMADStrategy(Strategy):
         family: str = "resnet",
         rho: float | None = None,
         resolution: int | None = None,
+        budget_resolution: int | None = None,
         num_classes: int = 1000,
         **options: Any,
     ) -> None:
@@ -62,6 +65,10 @@ class DeepMADStrategy(Strategy):
                 f"strategy 'deepmad': {len(f_list)} flops budgets but {len(p_list)} params budgets"
             )
         res = int(resolution or getattr(space, "resolution", None) or 224)
+        if budget_resolution is not None:
+            if budget_resolution < 1:
+                raise ValueError(f"budget_resolution must be >= 1, got {budget_resolution}")
+            f_list = [f * (res / budget_resolution) ** 2 for f in f_list]
         self.budgets = list(zip(f_list, p_list))
         self.queue: list[Architecture] = []
         self.meta: list[dict[str, float]] = []
