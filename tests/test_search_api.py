@@ -338,5 +338,13 @@ def test_unpicklable_strategy_falls_back_to_replay(tmp_path: Path) -> None:
         )
     assert not (run.path / SNAPSHOT).exists()
     with pytest.warns(UserWarning, match="cannot be snapshotted"):
-        search(SPACE, Unpicklable, evaluator=score, resume=run.path, budget=5, progress=False)
+        search(
+            SPACE,
+            Unpicklable,
+            evaluator=score,
+            resume=run.path,
+            budget=5,
+            progress=False,
+            report=False,
+        )
     assert len(run.records()) == 5
