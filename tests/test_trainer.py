@@ -99,7 +99,7 @@ def test_broken_candidates_become_failed_results(kind: str, message: str) -> Non
 
 
 def test_out_of_memory_is_recognized() -> None:
-    from archsearch.evaluate.trainer import failure_text, is_out_of_memory
+    from archsearch.evaluate.failures import failure_text, is_out_of_memory
 
     assert is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: 9 GB"))
     assert is_out_of_memory(MemoryError())
