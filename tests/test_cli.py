@@ -233,3 +233,37 @@ def test_summary_names_run_folder_best_and_pareto_front(tmp_path, capsys):
     assert out[1] == f"run folder: {run.path}"
     assert out[2] == "best trial 2: accuracy 0.93, params 45.7K, flops 9M"
     assert "pareto front: 2 trials in pareto.json" in out
+
+
+def test_command_modules_are_discovered_and_their_errors_are_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    import archsearch.commands
+
+    (tmp_path / "hello.py").write_text(
+        textwrap.dedent(
+            """
+            def register(subparsers):
+                p = subparsers.add_parser("hello", help="say hello")
+                p.add_argument("--name", default="world")
+                p.set_defaults(func=run)
+
+
+            def run(args):
+                if args.name == "nobody":
+                    raise KeyError("no one called 'nobody'; try --name NAME")
+                print(f"hello {args.name}")
+                return 0
+            """
+        )
+    )
+    monkeypatch.setattr(
+        archsearch.commands, "__path__", [*archsearch.commands.__path__, str(tmp_path)]
+    )
+    monkeypatch.delitem(sys.modules, "archsearch.commands.hello", raising=False)
+    code, out, _ = run_cli(capsys, "hello", "--name", "you")
+    assert (code, out) == (0, "hello you\n")
+    code, _, err = run_cli(capsys, "hello", "--name", "nobody")
+    assert_one_line_error(code, err, "no one called 'nobody'; try --name NAME")
+    code, _, err = run_cli(capsys, "hello", "--nme", "x")
+    assert_one_line_error(code, err, "unrecognized arguments: --nme x")
