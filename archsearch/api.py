@@ -123,7 +123,7 @@ def _evaluator(
         data,
         epochs=epochs,
         seed=seed,
-        run_path=run_path,
+        run_path=Path(run_path).resolve(),
         device=trainer_options.get("device", "auto"),
         trainer_options=trainer_options,
     )
@@ -189,7 +189,7 @@ def search(
     epochs: int | None = None,
     seed: int | None = None,
     objectives: Any = None,
-    executor: str = "local",
+    executor: str | None = None,
     executor_options: dict[str, Any] | None = None,
     out: str | Path = "results",
     run_id: str | None = None,
@@ -240,9 +240,12 @@ def search(
     if run is not None:
         space_options, strategy_options = cfg.get("space_options"), cfg.get("strategy_options")
         trainer_options = cfg.get("trainer_options")
+        # A resumed run keeps its executor unless the caller names another one.
+        executor = executor or cfg.get("executor")
         if executor_options is None and executor == cfg.get("executor"):
             executor_options = cfg.get("executor_options")
         data_root = data_root if data_root is not None else cfg.get("data_root")
+    executor = executor or "local"
     space_options, strategy_options = dict(space_options or {}), dict(strategy_options or {})
     trainer_options, executor_options = dict(trainer_options or {}), dict(executor_options or {})
 

@@ -18,7 +18,7 @@ def test_custom_space_example_searches_digits(tmp_path, monkeypatch, capsys):
     for name in ("Or(", "Optional(", "Repeat(", 'D([16, 32, 48], name="width")'):
         assert name in source
     monkeypatch.setenv("BUDGET", "2")
-    monkeypatch.setenv("EPOCHS", "1")
+    monkeypatch.setenv("EPOCHS", "2")
     monkeypatch.chdir(tmp_path)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the tests share 2 cores with other work
@@ -31,7 +31,7 @@ def test_custom_space_example_searches_digits(tmp_path, monkeypatch, capsys):
     assert len(trials) == 2
     assert all(t["arch"]["space"] == "my-convnet" for t in trials)
     assert all(t["result"]["status"] == "ok" for t in trials)
-    assert all(0.0 <= t["result"]["metrics"]["accuracy"] <= 1.0 for t in trials)
+    assert max(t["result"]["metrics"]["accuracy"] for t in trials) > 0.5  # chance is 0.1
     # the shared width is one decision, whatever the number of cells
     assert all(sum(k == "width" for k in t["arch"]["decisions"]) == 1 for t in trials)
     assert f"run folder results/{run.name}; best " in capsys.readouterr().out

@@ -107,14 +107,14 @@ def test_published_counts_within_3_percent(row):
     assert built == cx["params"]
     assert abs(cx["params"] / row.params - 1) < 0.03
     if row.mult_adds is not None:
-        assert abs(cx["flops"] / row.mult_adds - 1) < 0.03
+        assert abs(cx["mult_adds"] / row.mult_adds - 1) < 0.03
 
 
 def test_large_equals_timm_nasnetalarge_exactly():
     # timm 1.0.31 nasnetalarge: 88,753,150 trainable params, 23,783,414,658 conv+FC MACs at 331.
     row = PUBLISHED[3]
     cx = NASNetSpace(row.config).complexity(genotype("nasnet-a"), Task((3, 331, 331), 1000))
-    assert (cx["params"], cx["flops"]) == (88_753_150, 23_783_414_658)
+    assert (cx["params"], cx["mult_adds"]) == (88_753_150, 23_783_414_658)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_random_architectures_build_run_and_count(config, shape, seed):
         .uncalled_modules_warnings(False)
     )
     ops = flops.by_operator()
-    assert ops.get("conv", 0) + ops.get("linear", 0) == cx["flops"]
+    assert ops.get("conv", 0) + ops.get("linear", 0) == cx["mult_adds"]
     acts = (
         ActivationCountAnalysis(model, x[:1])
         .unsupported_ops_warnings(False)
@@ -290,7 +290,7 @@ def test_mobile_counts_against_fvcore_on_a_real_model():
         .uncalled_modules_warnings(False)
     )
     ops = flops.by_operator()
-    assert ops["conv"] + ops["linear"] == space.complexity(genotype("nasnet-a"), task)["flops"]
+    assert ops["conv"] + ops["linear"] == space.complexity(genotype("nasnet-a"), task)["mult_adds"]
 
 
 def test_space_draw_hook_writes_both_cells(tmp_path):
@@ -301,3 +301,29 @@ def test_space_draw_hook_writes_both_cells(tmp_path):
         "reduce_cell.png",
         "reduce_cell.svg",
     ]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_flops_follow_the_project_convention(seed):
+    complexity = pytest.importorskip("archsearch.complexity")
+    space = NASNetSpace(NASNetConfig(1, 48, aux_head=bool(seed)))
+    arch = space.sample(np.random.default_rng(seed))
+    if seed:  # avg pools and add/concat combiners everywhere
+        arch = arch.replace(
+            **{"normal/b0/op_left": "avg_pool_3x3", "reduce/b1/op_right": "avg_pool_3x3"}
+        )
+    counted = complexity.count(space.build(arch, DIGITS), DIGITS.input_shape)
+    cx = space.complexity(arch, DIGITS)
+    assert {k: cx[k] for k in counted} == counted
+
+
+def test_trainer_schedules_drop_path_and_trains_the_aux_head():
+    trainer_mod = pytest.importorskip("archsearch.evaluate.trainer")
+    space = NASNetSpace(NASNetConfig(1, 48, aux_head=True, drop_path=0.3))
+    trainer = trainer_mod.Trainer(space, "digits", epochs=1, max_steps=3, threads=1)
+    model, result = trainer.fit(genotype("nasnet-a"))
+    assert result.status == "ok", result.error
+    # The last step ran at progress 2/3: the deepest cell drops with 0.3 * 2/3.
+    assert model.cells[-1].drop_prob == pytest.approx(0.2)
+    aux_grad = model.aux.body[-1].weight.grad
+    assert aux_grad is not None and aux_grad.abs().sum() > 0

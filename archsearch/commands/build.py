@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand to an argparse ``subparsers`` object."""
     p = subparsers.add_parser(
         "build",
-        help="build an architecture at a given size; print params and mult-adds; save it",
+        help="build an architecture at a given size; print params, mult-adds, FLOPs; save it",
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("space", help="space name, e.g. nasnet")
@@ -90,6 +90,20 @@ def resolve_arch(spec: str, space: Any) -> Architecture:
     )
 
 
+def _scaled(n: float) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.2f}M"
+
+
+def _fvcore_counts(model: Any, task: Any) -> dict[str, float]:
+    """Mult-adds (fvcore conv + linear) and FLOPs (fvcore total) of a real model."""
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    flops = FlopCountAnalysis(model.eval(), torch.zeros(1, *task.input_shape))
+    ops = flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False).by_operator()
+    return {"mult_adds": ops.get("conv", 0) + ops.get("linear", 0), "flops": flops.total()}
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``archsearch build``."""
     import torch
@@ -119,20 +133,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = space.build(arch, task)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    if cx is None:
-        from fvcore.nn import FlopCountAnalysis
-
-        real = model if args.save is not None else space.build(arch, task)
-        flops = FlopCountAnalysis(real.eval(), torch.zeros(1, *task.input_shape))
-        flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        macs = int(flops.total())
-    else:
-        macs = int(cx["flops"])
+    if cx is None or "mult_adds" not in cx:
+        cx = {
+            **_fvcore_counts(space.build(arch, task) if args.save is None else model, task),
+            **(cx or {}),
+        }
     print(f"space: {space!r}")
     print(f"input: {args.channels}x{res}x{res}, classes: {classes}")
-    print(f"params (trainable): {params:,} ({params / 1e6:.2f}M)")
-    scaled = f"{macs / 1e9:.2f}B" if macs >= 1e9 else f"{macs / 1e6:.1f}M"
-    print(f"mult-adds: {macs:,} ({scaled})")
+    print(f"params (trainable): {params:,} ({_scaled(params)})")
+    print(f"mult-adds (conv + linear): {int(cx['mult_adds']):,} ({_scaled(cx['mult_adds'])})")
+    print(f"FLOPs (+ BN, pooling, adds): {int(cx['flops']):,} ({_scaled(cx['flops'])})")
     if args.save is not None:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         torch.save(
