@@ -107,6 +107,9 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
         (["search", "--objectives", "accuracy:up"], ["direction 'up'", "max or min"]),
         (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
+        (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),
+        (["search", "--executor", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial"]),
+        (["search", "--executor", "ray", "--scheduler", "hyperband"], ["'hyperband'", "asha"]),
         (["search", "--resume", "no/such/run"], ["not a run folder", "no/such/run"]),
         (["show", "no/such/run"], ["not a run folder", "no/such/run"]),
         (["shw"], ["invalid choice: 'shw'", "show"]),
@@ -267,3 +270,17 @@ def test_command_modules_are_discovered_and_their_errors_are_one_line(
     assert_one_line_error(code, err, "no one called 'nobody'; try --name NAME")
     code, _, err = run_cli(capsys, "hello", "--nme", "x")
     assert_one_line_error(code, err, "unrecognized arguments: --nme x")
+
+
+@pytest.mark.slow
+def test_search_on_ray_with_asha(tmp_path, capsys, monkeypatch, one_thread):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    argv = ["search", "--executor", "ray", "--budget", "2", "--epochs", "2", "--concurrency", "2"]
+    argv += ["--cpus-per-trial", "1", "--scheduler", "asha", "--out", str(tmp_path), "--quiet"]
+    code, out, err = run_cli(capsys, *argv, "--no-report")
+    assert code == 0, err
+    (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    run = Run.open(path)
+    assert run.config["executor"] == "ray"
+    assert run.config["executor_options"]["scheduler"] == "asha"
+    assert len(run.records()) == 2 and "search finished: 2 trials" in out
