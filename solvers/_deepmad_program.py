@@ -276,6 +276,7 @@ def _branch_and_bound(
         budget={"flops": flops, "params": params, "rho0": obj.rho0, "resolution": obj.resolution},
         stats={
             "nodes": nodes,
+            "relaxations": relax.solves,
             "open": len(heap),
             "cpu_seconds": time.process_time() - start,
             "seconds": time.perf_counter() - wall,

@@ -117,6 +117,8 @@ class Relaxation:
         self.s_value: np.ndarray | None = None
         #: status of the last solve: a cvxpy status, or "error" when the solver failed
         self.status = ""
+        #: relaxations solved so far
+        self.solves = 0
 
     def _global_box(self) -> tuple[np.ndarray, np.ndarray]:
         m, fam = self.m, self.m.fam
@@ -137,6 +139,7 @@ class Relaxation:
     ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
         """Upper bound, maximizer v and depths L over the node; ``-inf`` when it is empty."""
         m = self.m
+        self.solves += 1
         w = self.level_weights(hi)
         wp = w @ m.prefix
         wv = wp @ self.Fv + (w @ m.head_in) * m.head_vec

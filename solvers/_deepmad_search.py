@@ -2,9 +2,9 @@
 
 A relaxed maximizer (log-variables v, real depths) becomes an integer structure by rounding
 widths to multiples of 8 (monotone by a running maximum, clipped to the bounds), then a
-best-improvement descent over exact neighbours: one width, bottleneck or stem +-8 or +-~6 %,
-one depth +-1, one kernel changed, and pairs (one variable up, another down) that trade budget
-between entries. Every neighbour is evaluated exactly (batch evaluation of the model), so the
+best-improvement descent over exact neighbours: one width, bottleneck or stem by +-8, +-6 % or
++-25 % (rounded to multiples of 8), one depth +-1, one kernel changed; when no single move
+improves, pairs (one move up, another down) that trade budget between entries. Every neighbour is evaluated exactly (batch evaluation of the model), so the
 incumbent always meets every constraint; infeasible starts first descend on the violation.
 """
 

@@ -249,3 +249,10 @@ def test_bound_holds_against_exhaustive_enumeration():
     assert sol.objective <= best + 1e-6
     assert sol.bound >= best
     assert sol.objective >= best - 0.01 * abs(best)
+
+
+def test_max_nodes_makes_the_solve_repeatable():
+    kw = dict(resolution=RES, num_classes=10, time_limit=60.0, max_nodes=12)
+    a, b = optimize(5e6, 0.2e6, **kw), optimize(5e6, 0.2e6, **kw)
+    assert a.structure == b.structure and a.bound == b.bound
+    assert a.stats["nodes"] <= 12 + 2

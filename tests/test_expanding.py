@@ -317,6 +317,19 @@ def test_cooldown_spaces_growths(cooldown: int, expected: list[int]) -> None:
     assert run.history[-1]["params"] == param_count(run.model) > param_count(net)
 
 
+def test_growth_decisions_never_read_the_validation_split() -> None:
+    x, y = _data(n=90)
+    s = _settings(tau=0.05, alpha=0.0, cooldown=1)
+    runs = []
+    for valid_seed in (9, 10):
+        vx, vy = _data(n=30, seed=valid_seed)
+        net = ExpandableCNN(NetSpec.seed((1, 6, 6), 3, 2, 3), torch.Generator().manual_seed(0))
+        shuffled = vy[torch.randperm(30, generator=torch.Generator().manual_seed(valid_seed))]
+        runs.append(grow(net, (x, y), (vx, shuffled), s, epochs=4, batch_size=32))
+    assert [g["eta"] for g in runs[0].gates] == [g["eta"] for g in runs[1].gates]
+    assert [g["chosen"] for g in runs[0].gates] == [g["chosen"] for g in runs[1].gates]
+
+
 def test_growing_run_writes_loadable_checkpoints(tmp_path) -> None:
     x, y = _data(n=90)
     valid = _data(n=30, seed=9)

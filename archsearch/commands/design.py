@@ -118,6 +118,6 @@ def report(sol: Solution) -> str:
         f"objective {sol.objective:.1f}; proved bound {sol.bound:.1f} (gap {sol.gap:.1%}); "
         f"bound at these depths {st['depth_bound']:.1f} "
         f"(gap {(st['depth_bound'] - sol.objective) / abs(sol.objective):.2%}); "
-        f"{st['seconds']:.2f} s ({st['cpu_seconds']:.2f} CPU s), {st['nodes']} relaxations",
+        f"{st['seconds']:.2f} s ({st['cpu_seconds']:.2f} CPU s), {st['nodes']} nodes, {st['relaxations']} relaxations",
     ]
     return "\n".join(lines)
