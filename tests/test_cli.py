@@ -255,8 +255,16 @@ def test_command_modules_are_discovered_and_their_errors_are_one_line(
             def run(args):
                 if args.name == "nobody":
                     raise KeyError("no one called 'nobody'; try --name NAME")
+                if args.name == "typo":
+                    greet(nme="typo")
+                if args.name == "bug":
+                    return 1 + "1"
                 print(f"hello {args.name}")
                 return 0
+
+
+            def greet(name):
+                return name
             """
         )
     )
@@ -268,6 +276,10 @@ def test_command_modules_are_discovered_and_their_errors_are_one_line(
     assert (code, out) == (0, "hello you\n")
     code, _, err = run_cli(capsys, "hello", "--name", "nobody")
     assert_one_line_error(code, err, "no one called 'nobody'; try --name NAME")
+    code, _, err = run_cli(capsys, "hello", "--name", "typo")
+    assert_one_line_error(code, err, "unexpected keyword argument 'nme'", "K=V options")
+    with pytest.raises(TypeError, match="unsupported operand"):  # a bug keeps its traceback
+        main(["hello", "--name", "bug"])
     code, _, err = run_cli(capsys, "hello", "--nme", "x")
     assert_one_line_error(code, err, "unrecognized arguments: --nme x")
 
