@@ -73,6 +73,10 @@ class Architecture:
     def __hash__(self) -> int:
         return hash(self.key)
 
+    def __reduce__(self) -> tuple:
+        # Slots plus a blocking __setattr__ defeat pickle's default; rebuild through __init__.
+        return (Architecture, (self.space, self._decisions))
+
     def __repr__(self) -> str:
         return f"Architecture(space={self.space!r}, decisions={self._decisions!r})"
 

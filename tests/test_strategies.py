@@ -1,0 +1,360 @@
+"""Search strategies: protocol behaviour on flat and conditional spaces, and each algorithm's math."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pytest
+
+from archsearch.arch import Architecture
+from archsearch.params import Choice, Float, Int
+from archsearch.registry import get_strategy
+from archsearch.space import FunctionSpace
+from archsearch.strategies._mcts_walk import Walk
+from archsearch.strategies.mcts import MCTS
+from archsearch.strategies.nsga2 import NSGA2, NSGA2Strategy
+from archsearch.strategies.optuna import OptunaStrategy, distribution, make_sampler
+from archsearch.strategy import Result, Trial, restore
+from archsearch.surrogates import NgramFeatures, Surrogate
+from archsearch.variation import crossover, mutate
+
+MINE = ["mcts", "mcts-bisect", "smbo", "smbo-ngram", "evolution", "nsga2", "optuna", "dedup"]
+
+
+def conditional(choose):
+    depth = choose("depth", [1, 2, 3])
+    for i in range(depth):
+        choose(f"layer{i}", ["conv", "pool", "skip"])
+    if choose("decay", [False, True]):
+        choose.float("lr", 1e-3, 1e-1, log=True)
+    choose.int("width", 1, 8)
+    return None
+
+
+SPACE = FunctionSpace(conditional, name="cond")
+
+
+def objective(arch: Architecture) -> Result:
+    """A deterministic toy score; some architectures fail, some give NaN."""
+    d = arch.decisions
+    if d["width"] == 1:
+        return Result.failed("width 1 is broken")
+    if d["width"] == 2:
+        return Result(metrics={"accuracy": math.nan})
+    acc = 0.1 * d["depth"] + 0.05 * sum(d.get(f"layer{i}") == "conv" for i in range(3))
+    acc += 0.02 * d["width"] + (0.1 if d["decay"] else 0.0)
+    return Result(metrics={"accuracy": acc, "latency": d["width"] * d["depth"]})
+
+
+def drive(strategy, n: int) -> list[Trial]:
+    trials = []
+    for _ in range(n):
+        t = strategy.ask()
+        strategy.tell(t, objective(t.arch))
+        trials.append(t)
+    return trials
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_valid_deterministic_restorable(name):
+    cls = get_strategy(name)
+    knobs = {}
+    a, b = cls(SPACE, seed=3, **knobs), cls(SPACE, seed=3, **knobs)
+    ta, tb = drive(a, 16), drive(b, 16)
+    assert [t.arch for t in ta] == [t.arch for t in tb]
+    for t in ta:
+        assert SPACE.validate(t.arch) == t.arch
+    # Snapshot, restore, and replay of the journal all continue the same search.
+    clone = restore(a.snapshot(), SPACE)
+    replayed = cls(SPACE, seed=3, **knobs)
+    replayed.replay([(t, objective(t.arch)) for t in ta])
+    nxt = [t.arch for t in drive(a, 6)]
+    assert [t.arch for t in drive(clone, 6)] == nxt
+    assert [t.arch for t in drive(replayed, 6)] == nxt
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_accepts_foreign_and_failed_trials(name):
+    s = get_strategy(name)(SPACE, seed=0)
+    rng = np.random.default_rng(1)
+    for i in range(8):
+        arch = SPACE.sample(rng)
+        s.tell(Trial(100 + i, arch), objective(arch) if i % 3 else Result.failed("boom"))
+    assert SPACE.validate(s.ask().arch)
+
+
+@pytest.mark.parametrize("name", ["mcts", "evolution", "smbo"])
+def test_avoids_repeats_on_a_small_space(name):
+    space = FunctionSpace(lambda c: (c("a", [0, 1, 2]), c("b", [0, 1, 2]), None)[-1], name="s9")
+    s2 = get_strategy(name)(space, seed=0)
+    keys = []
+    for _ in range(9):
+        t = s2.ask()
+        keys.append(t.arch.key)
+        s2.tell(t, Result(metrics={"accuracy": t.arch["a"] + 0.1 * t.arch["b"]}))
+    assert len(set(keys)) >= 8
+
+
+def test_mcts_exhausts_a_finite_space():
+    space = FunctionSpace(lambda c: (c("a", [0, 1]), c("b", [0, 1, 2]), None)[-1], name="s6")
+    s = MCTS(space, seed=0, retries=0)
+    seen = set()
+    for _ in range(6):
+        t = s.ask()
+        seen.add(t.arch.key)
+        s.tell(t, Result(metrics={"accuracy": 0.5}))
+    assert len(seen) == 6
+    with pytest.raises(Exception, match="every architecture"):
+        s.ask()
+
+
+def test_uct_selection_math():
+    space = FunctionSpace(lambda c: (c("a", ["x", "y"]), c("b", [0, 1, 2]), None)[-1], name="two")
+    s = MCTS(space, seed=0, c=0.0, lam=0.0, normalize="minmax", expand="node")
+    first = [s.ask() for _ in range(2)]  # both children unvisited: each is tried once
+    assert {t.arch["a"] for t in first} == {"x", "y"}
+    for t in first:
+        s.tell(t, Result(metrics={"accuracy": 0.9 if t.arch["a"] == "x" else 0.3}))
+    x, y = s.children[0][0], s.children[0][1]
+    assert s._value_of(x) == pytest.approx(1.0) and s._value_of(y) == pytest.approx(0.0)
+    assert s._select(0, 2) == (0, False)  # c = 0: greedy on the normalized mean
+    s.visits[x] += 20  # x now averages 1/21 of its old value
+    s.visits[0] += 20
+    assert s._value_of(x) == pytest.approx(1 / 21)
+    s.c = 1.0
+    ux = 1 / 21 + math.sqrt(2 * math.log(22) / 21)
+    uy = 0.0 + math.sqrt(2 * math.log(22) / 1)
+    assert uy > ux and s._select(0, 2) == (1, False)
+
+
+def test_mcts_failures_count_zero_and_rank_normalization():
+    space = FunctionSpace(lambda c: (c("a", [0, 1, 2]), None)[-1], name="three")
+    s = MCTS(space, seed=0, expand="node")
+    ts = [s.ask() for _ in range(3)]
+    for t in ts:
+        r = Result.failed("x") if t.arch["a"] == 0 else Result(metrics={"accuracy": t.arch["a"]})
+        s.tell(t, r)
+    fail = s.children[0][0]
+    assert s._value_of(fail) == 0.0
+    assert s.sorted_scores == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("k", range(2, 10))
+def test_bisection_chain_lengths(k):
+    space = FunctionSpace(lambda c: (c("a", list(range(k))), None)[-1], name="k")
+    s = MCTS(space, seed=0, bisect=True)
+    lengths = []
+    for target in range(k):
+        walk, steps = Walk(s), 0
+        while walk.param is not None:
+            walk.apply(walk.action_for(target))
+            steps += 1
+        assert walk.partial == {"a": target}
+        lengths.append(steps)
+    assert min(lengths) >= math.floor(math.log2(k)) and max(lengths) <= math.ceil(math.log2(k))
+    assert max(lengths) == math.ceil(math.log2(k))
+
+
+def test_mcts_rave_shares_value_statistics_across_the_tree():
+    s = MCTS(SPACE, seed=0, rave=100.0)
+    trials = drive(s, 30)
+    again = [t.arch for t in drive(MCTS(SPACE, seed=0, rave=100.0), 30)]
+    assert [t.arch for t in trials] == again
+    told = sum(1 for t in trials if t.arch["depth"] == 3)
+    assert s.amaf[("depth", "3")][0] == told
+    restored = restore(s.snapshot(), SPACE)
+    assert [t.arch for t in drive(restored, 5)] == [t.arch for t in drive(s, 5)]
+
+
+def test_mcts_discretizes_floats():
+    space = FunctionSpace(lambda c: (c.float("lr", 0.0, 1.0), None)[-1], name="f")
+    s = MCTS(space, seed=0, float_bins=5)
+    values = set()
+    for _ in range(5):
+        t = s.ask()
+        s.tell(t, Result(metrics={"accuracy": t.arch["lr"]}))
+        values.add(t.arch["lr"])
+    assert values == {0.0, 0.25, 0.5, 0.75, 1.0}
+
+
+def test_mutation_recompletes_conditional_space():
+    rng = np.random.default_rng(0)
+    base = Architecture(
+        "cond",
+        {
+            "depth": 3,
+            "layer0": "conv",
+            "layer1": "pool",
+            "layer2": "skip",
+            "decay": True,
+            "lr": 0.01,
+            "width": 4,
+        },
+    )
+    shrunk = grown = 0
+    for _ in range(200):
+        child = mutate(SPACE, base, rng)
+        SPACE.validate(child)
+        shared = [k for k in base.decisions if k in child.decisions]
+        changed = [k for k in shared if child[k] != base[k]]
+        assert len(changed) == 1
+        if child["depth"] < 3:
+            shrunk += 1
+            assert "layer2" not in child
+            assert all(child[f"layer{i}"] == base[f"layer{i}"] for i in range(child["depth"]))
+        if not child["decay"]:
+            assert "lr" not in child
+    small = Architecture("cond", {"depth": 1, "layer0": "pool", "decay": False, "width": 2})
+    for _ in range(200):
+        child = mutate(SPACE, small, rng)
+        if child["depth"] > 1:
+            grown += 1
+            assert child["layer0"] == "pool" and "layer1" in child
+        if child["decay"]:
+            assert "lr" in child and child["width"] == 2
+    assert shrunk > 0 and grown > 0
+
+
+def test_crossover_inherits_from_parents():
+    rng = np.random.default_rng(0)
+    a = SPACE.sample(rng)
+    b = SPACE.sample(rng)
+    for _ in range(20):
+        child = crossover(SPACE, a, b, rng)
+        SPACE.validate(child)
+        for k, v in child.decisions.items():
+            if k in a and k in b:
+                assert v in (a[k], b[k])
+
+
+def test_nsga2_front_is_non_dominated_and_optimal():
+    space = FunctionSpace(lambda c: (c.int("a", 0, 9), c.int("b", 0, 9), None)[-1], name="ab")
+
+    def fitness(archs):
+        return np.array([[x["a"], (9 - x["a"]) * x["b"] / 9] for x in archs], dtype=float)
+
+    archs, F = NSGA2(space, population=12).evolve(fitness, 25, np.random.default_rng(0))
+    from archsearch.pareto import dominance_matrix, hypervolume, pareto_mask
+
+    front = F[pareto_mask(F)]
+    assert not dominance_matrix(front).any()
+    everything = fitness(
+        [Architecture("ab", {"a": i, "b": j}) for i in range(10) for j in range(10)]
+    )
+    best = hypervolume(everything, [-1, -1])
+    assert hypervolume(front, [-1, -1]) == pytest.approx(best, rel=0.02)
+
+
+def test_nsga2_strategy_two_objectives():
+    s = NSGA2Strategy(SPACE, objectives="accuracy,latency", seed=0, population=8)
+    drive(s, 40)
+    archs, F = s.front()
+    assert archs and F.shape[1] == 2
+    from archsearch.pareto import dominance_matrix
+
+    assert not dominance_matrix(F).any()
+    assert (F[:, 1] <= 0).all()  # latency is minimized, so its oriented value is negative
+
+
+def test_surrogates_fit_and_rank():
+    rng = np.random.default_rng(0)
+    archs = [SPACE.sample(rng) for _ in range(60)]
+    y = np.array([objective(a).value("accuracy") or 0.0 for a in archs])
+    params = {p.name: p for a in archs for p in SPACE.params(a)}
+    for kind in ("gp", "forest", "ridge", "ngram"):
+        m = Surrogate(kind, seed=0)
+        m.fit(archs, y, params)
+        pred = m.predict(archs, params)
+        assert np.corrcoef(pred, y)[0, 1] > 0.5
+    grams = NgramFeatures(max_n=2, min_count=1)._count(Architecture("x", {"a": 1, "b": 1}))
+    assert grams == {("1",): 2, ("1", "1"): 1}
+
+
+def test_optuna_mapping_and_states():
+    assert distribution(Choice("a", ["x", 1])).choices == ("x", 1)
+    assert distribution(Int("n", 2, 8, 2)).step == 2
+    assert distribution(Float("lr", 1e-3, 1.0, log=True)).log
+    s = OptunaStrategy(SPACE, seed=0, sampler="random")
+    trials = drive(s, 12)
+    study = s.study
+    for t, ot in zip(trials, study.trials):
+        assert ot.params == t.arch.decisions
+    states = {t.state for t in study.trials}
+    assert optuna.trial.TrialState.FAIL in states  # failed and NaN results
+    n = len(study.trials)
+    s.tell(Trial(99, trials[0].arch), Result(metrics={"accuracy": 0.5}))
+    assert len(study.trials) == n + 1 and study.trials[-1].value == 0.5
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "cmaes", "gp", "qmc"])
+def test_optuna_samplers_run(sampler):
+    if sampler == "cmaes":
+        pytest.importorskip("cmaes")
+    s = OptunaStrategy(SPACE, seed=0, sampler=sampler)
+    drive(s, 5)
+
+
+def test_bad_knobs():
+    with pytest.raises(ValueError, match="exploration constant"):
+        MCTS(SPACE, c=-1)
+    with pytest.raises(ValueError, match="lam="):
+        MCTS(SPACE, lam=2)
+    with pytest.raises(ValueError, match="float_bins"):
+        MCTS(SPACE, float_bins=1)
+    with pytest.raises(ValueError, match="expand="):
+        MCTS(SPACE, expand="all")
+    with pytest.raises(ValueError, match="first_play="):
+        MCTS(SPACE, first_play="zero")
+    with pytest.raises(ValueError, match="normalize="):
+        MCTS(SPACE, normalize="z")
+    with pytest.raises(ValueError, match="rave=-1"):
+        MCTS(SPACE, rave=-1)
+    with pytest.raises(ValueError, match="population=0"):
+        get_strategy("evolution")(SPACE, population=0)
+    with pytest.raises(ValueError, match="sample=30"):
+        get_strategy("evolution")(SPACE, sample=30)
+    with pytest.raises(ValueError, match="epsilon="):
+        get_strategy("smbo")(SPACE, epsilon=2)
+    with pytest.raises(ValueError, match="fresh >= 1"):
+        get_strategy("smbo")(SPACE, fresh=0)
+    with pytest.raises(ValueError, match="refit_ratio"):
+        get_strategy("smbo")(SPACE, refit_ratio=-1)
+    with pytest.raises(ValueError, match="surrogate 'svm'"):
+        get_strategy("smbo")(SPACE, surrogate="svm")
+    with pytest.raises(ValueError, match="population=1"):
+        NSGA2Strategy(SPACE, population=1)
+    with pytest.raises(ValueError, match="crossover="):
+        NSGA2Strategy(SPACE, crossover=1.5)
+    with pytest.raises(ValueError, match="unknown Optuna sampler 'bo'"):
+        make_sampler("bo", 0)
+
+
+def test_dedup_wrapper_never_repeats_and_informs_the_inner_strategy():
+    from archsearch.strategies.dedup import Dedup
+
+    space = FunctionSpace(lambda c: (c("a", [0, 1, 2]), c("b", [0, 1]), None)[-1], name="s6")
+    s = Dedup(space, seed=0, strategy="random")
+    keys = []
+    for _ in range(6):
+        t = s.ask()
+        keys.append(t.arch.key)
+        s.tell(t, Result(metrics={"accuracy": 0.5}))
+    assert len(set(keys)) == 6
+    assert s.inner.n_told > 6  # the repeats it proposed were told their known results
+    wrapped = Dedup.wrap(get_strategy("evolution")(space, seed=0))
+    assert wrapped.ask().arch.space == "s6"
+    with pytest.raises(ValueError, match="dedup cannot wrap itself"):
+        Dedup(space, strategy="dedup")
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_parallel_asks_told_out_of_order(name):
+    s = get_strategy(name)(SPACE, seed=0)
+    for _ in range(4):
+        batch = [s.ask() for _ in range(4)]
+        assert len({t.number for t in batch}) == 4
+        for t in reversed(batch):
+            s.tell(t, objective(t.arch))
+    assert SPACE.validate(s.ask().arch)
