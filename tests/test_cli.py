@@ -296,3 +296,15 @@ def test_search_on_ray_with_asha(tmp_path, capsys, monkeypatch, one_thread):
     assert run.config["executor"] == "ray"
     assert run.config["executor_options"]["scheduler"] == "asha"
     assert len(run.records()) == 2 and "search finished: 2 trials" in out
+
+
+def test_ctrl_c_during_a_search_exits_130_with_one_line(monkeypatch, capsys):
+    import archsearch.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(archsearch.api, "search", interrupted)
+    code, _, err = run_cli(capsys, "search", "--budget", "1", "--quiet")
+    assert code == 130
+    assert err == "archsearch: interrupted; the run folder keeps every finished trial\n"
