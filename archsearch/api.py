@@ -231,6 +231,12 @@ def search(
             stacklevel=2,
         )
     exe = get_executor(executor, **executor_options)
+    if evaluator is None:
+        # Load the data before any folder is made: a missing dataset leaves no empty run behind.
+        from archsearch.data import Data, load_data
+
+        if not isinstance(dataset, Data):
+            dataset = load_data(dataset, root=data_root)
     if run is None:
         config = {
             "command": shlex.join(sys.argv),

@@ -348,3 +348,20 @@ def test_unpicklable_strategy_falls_back_to_replay(tmp_path: Path) -> None:
             report=False,
         )
     assert len(run.records()) == 5
+
+
+def test_missing_dataset_leaves_no_run_folder(tmp_path):
+    from archsearch.api import search
+
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
+        search(
+            "deeparchitect",
+            "random",
+            dataset="cifar10",
+            data_root=tmp_path / "none",
+            budget=1,
+            epochs=1,
+            out=tmp_path / "runs",
+            progress=False,
+        )
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
