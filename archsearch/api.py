@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from archsearch.progress import ProgressBar
 from archsearch.registry import entries, lookup
 from archsearch.results import Record, Run, best_of, new_run_id
 from archsearch.space import Space
@@ -123,7 +124,7 @@ def _evaluator(
         data,
         epochs=epochs,
         seed=seed,
-        run_path=run_path,
+        run_path=Path(run_path).resolve(),
         device=trainer_options.get("device", "auto"),
         trainer_options=trainer_options,
     )
@@ -152,34 +153,6 @@ def _restore_strategy(run: Run, fresh: Strategy, records: list[Record]) -> Strat
     return fresh
 
 
-class _Progress:
-    """A tqdm bar on stderr: trials done, the best value so far and the ETA."""
-
-    def __init__(self, total: int, done: int, objective: Objective, best: float | None) -> None:
-        from tqdm.auto import tqdm
-
-        self.objective, self.best = objective, best
-        self.bar = tqdm(
-            total=total, initial=done, unit="trial", file=sys.stderr, dynamic_ncols=True
-        )
-        self._show()
-
-    def _show(self) -> None:
-        if self.best is not None:
-            self.bar.set_postfix_str(f"best {self.objective.name}={self.best:.4g}", refresh=False)
-
-    def __call__(self, record: Record) -> None:
-        v = record.result.value(self.objective.name)
-        if record.result.status != "failed" and v is not None:
-            if self.best is None or self.objective.sign() * (v - self.best) > 0:
-                self.best = v
-        self._show()
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def search(
     space: Space | str | None = None,
     strategy: Strategy | str | type | None = None,
@@ -189,7 +162,7 @@ def search(
     epochs: int | None = None,
     seed: int | None = None,
     objectives: Any = None,
-    executor: str = "local",
+    executor: str | None = None,
     executor_options: dict[str, Any] | None = None,
     out: str | Path = "results",
     run_id: str | None = None,
@@ -240,9 +213,12 @@ def search(
     if run is not None:
         space_options, strategy_options = cfg.get("space_options"), cfg.get("strategy_options")
         trainer_options = cfg.get("trainer_options")
+        # A resumed run keeps its executor unless the caller names another one.
+        executor = executor or cfg.get("executor")
         if executor_options is None and executor == cfg.get("executor"):
             executor_options = cfg.get("executor_options")
         data_root = data_root if data_root is not None else cfg.get("data_root")
+    executor = executor or "local"
     space_options, strategy_options = dict(space_options or {}), dict(strategy_options or {})
     trainer_options, executor_options = dict(trainer_options or {}), dict(executor_options or {})
 
@@ -255,6 +231,12 @@ def search(
             stacklevel=2,
         )
     exe = get_executor(executor, **executor_options)
+    if evaluator is None:
+        # Load the data before any folder is made: a missing dataset leaves no empty run behind.
+        from archsearch.data import Data, load_data
+
+        if not isinstance(dataset, Data):
+            dataset = load_data(dataset, root=data_root)
     if run is None:
         config = {
             "command": shlex.join(sys.argv),
@@ -298,7 +280,7 @@ def search(
             )
             if progress:
                 best = best_of(records, objs[0])
-                bar = _Progress(
+                bar = ProgressBar(
                     budget, len(records), objs[0], best and best.result.value(objs[0].name)
                 )
 

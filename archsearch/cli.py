@@ -26,8 +26,6 @@ EXIT_USAGE = 2
 DEFAULT_SPACE = "deeparchitect"
 DEFAULT_STRATEGY = "random"
 DEFAULT_DATASET = "digits"
-DEFAULT_BUDGET = 10
-DEFAULT_EPOCHS = 5
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, InvalidArchitecture)
 
 
@@ -113,10 +111,10 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return _listing("strategy")
 
 
-def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
+def _executor_options(args: argparse.Namespace, executor: str) -> dict[str, Any]:
     names = ("cpus_per_trial", "gpus_per_trial", "concurrency", "scheduler", "max_failures")
     opts = {n: getattr(args, n) for n in (*names, "address") if getattr(args, n) is not None}
-    if args.executor == "local":
+    if executor == "local":
         given = [f"--{n.replace('_', '-')}" for n in opts]
         if given:
             raise ValueError(
@@ -126,6 +124,36 @@ def _executor_options(args: argparse.Namespace) -> dict[str, Any]:
     return opts
 
 
+def _check_resume(
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    space_options: dict[str, Any],
+    strategy_options: dict[str, Any],
+) -> None:
+    """A resumed run keeps its settings (all but the budget); refuse different ones."""
+    from archsearch.strategy import objectives_from
+
+    given = {
+        "--space": (args.space, config.get("space")),
+        "--strategy": (args.strategy, config.get("strategy")),
+        "--dataset": (args.dataset, config.get("dataset")),
+        "--space-opt": (space_options or None, config.get("space_options") or {}),
+        "--strategy-opt": (strategy_options or None, config.get("strategy_options") or {}),
+    }
+    if args.objectives is not None:
+        mine = objectives_from(args.objectives)
+        if mine != objectives_from(config.get("objectives")):
+            given["--objectives"] = (args.objectives, config.get("objectives"))
+    for flag in ("epochs", "seed"):
+        given[f"--{flag}"] = (getattr(args, flag), config.get(flag))
+    for flag, (value, kept) in given.items():
+        if value is not None and value != kept:
+            raise ValueError(
+                f"{flag} {value!r} differs from the resumed run's {kept!r}; a resumed run keeps "
+                "its settings (start a new run to change them)"
+            )
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Run a search (or resume one) and print a summary naming the run folder and the best."""
     from archsearch.results import Run
@@ -133,15 +161,16 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     space_options = dict(args.space_opt or [])
     strategy_options = dict(args.strategy_opt or [])
-    executor_options = _executor_options(args)
+    config = Run.open(args.resume).config if args.resume is not None else {}
+    executor = args.executor or config.get("executor") or "local"
+    executor_options = _executor_options(args, executor)
     kwargs: dict[str, Any] = {}
     if args.objectives is not None:
         objectives_from(args.objectives)
         kwargs["objectives"] = args.objectives
     if args.resume is not None:
-        config = Run.open(args.resume).config
-        space = args.space or config.get("space")
-        strategy = args.strategy or config.get("strategy")
+        _check_resume(args, config, space_options, strategy_options)
+        space, strategy = config.get("space"), config.get("strategy")
         kwargs["resume"] = args.resume
     else:
         space = args.space or DEFAULT_SPACE
@@ -151,9 +180,6 @@ def cmd_search(args: argparse.Namespace) -> int:
         factory(**space_options)  # bad option values fail here, before any data is loaded
         check_options("strategy", strategy, lookup("strategy", strategy), strategy_options)
         lookup("dataset", args.dataset or DEFAULT_DATASET)
-        kwargs.update(
-            budget=DEFAULT_BUDGET, epochs=DEFAULT_EPOCHS, dataset=DEFAULT_DATASET, seed=0
-        )
     given = {
         "budget": args.budget,
         "epochs": args.epochs,
@@ -172,10 +198,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     run = search(
         space,
         strategy,
-        executor=args.executor,
+        executor=executor,
         executor_options=executor_options or None,
         out=args.out,
         progress=not args.quiet,
+        report=not args.no_report,
         **kwargs,
     )
     print_summary(run)
@@ -191,6 +218,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
+    from archsearch.api import DEFAULT_BUDGET, DEFAULT_EPOCHS
+
     p = sub.add_parser(
         "search",
         help="search a space with a strategy",
@@ -210,7 +239,11 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--objectives", help="comma-separated metrics, ':min'/':max' to orient (default accuracy)"
     )
-    p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="local: one trial at a time in this process (default); ray: Ray Tune",
+    )
     p.add_argument("--cpus-per-trial", type=positive_float, help="ray: CPUs per trial")
     p.add_argument("--gpus-per-trial", type=nonnegative_float, help="ray: GPUs (or a fraction)")
     p.add_argument("--concurrency", type=positive_int, help="ray: trials at once")
@@ -232,6 +265,7 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
         help="strategy option, value as JSON (repeatable)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="skip RUN/report.html at the end")
     p.set_defaults(func=cmd_search)
 
 
@@ -292,6 +326,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except USER_ERRORS as e:
         print(f"archsearch: error: {_message(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except TypeError as e:
+        # An option passed on through **kwargs reaches a function that does not take it.
+        if "unexpected keyword argument" not in str(e):
+            raise
+        print(f"archsearch: error: {_message(e)} (check the K=V options)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(

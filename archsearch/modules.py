@@ -210,8 +210,14 @@ def _join(path: str, seg: str) -> str:
 class _Resolver:
     """One traversal of a program against a (partial) set of decisions."""
 
-    def __init__(self, decisions: Mapping[str, Value]) -> None:
-        self.decisions = decisions
+    def __init__(
+        self,
+        decisions: Mapping[str, Value],
+        pick: Callable[[Param, dict[str, Value]], Value] | None = None,
+    ) -> None:
+        # With ``pick``, open decisions are made on the spot: one traversal completes a record.
+        self.decisions = dict(decisions) if pick is not None else decisions
+        self.pick = pick
         self.values: dict[int, Value] = {}
         self.owners: dict[str, Any] = {}
         self.order: list[str] = []
@@ -234,7 +240,9 @@ class _Resolver:
             )
         param = h.domain.renamed(name)
         if name not in self.decisions:
-            raise _Open(param)
+            if self.pick is None:
+                raise _Open(param)
+            self.decisions[name] = param.check(self.pick(param, dict(self.decisions)))
         v = self.decisions[name]
         if not param.contains(v):
             raise InvalidArchitecture(
@@ -310,6 +318,15 @@ class ModuleSpace(Space):
 
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
         return resolve(self._program(), partial)[1]
+
+    def complete(
+        self, partial: Mapping[str, Value], pick: Callable[[Param, dict[str, Value]], Value]
+    ) -> Architecture:
+        """Like :meth:`Space.complete`, in one traversal instead of one per decision."""
+        program = self._program()
+        r = _Resolver(partial, pick)
+        r.resolve(program, _root_segment(program))
+        return Architecture(self.name, r.decisions)
 
     def build(self, arch: Architecture, task: Task) -> torch.nn.Module:
         arch = self.validate(arch)

@@ -107,6 +107,8 @@ class Choice(Param):
         raise ValueError(f"{self.name}: {value!r} is not allowed; expected {self.describe()}")
 
     def contains(self, value: Any) -> bool:
+        if type(value) is str:  # fast path: a str only ever equals a str option
+            return value in self.options
         return any(_same(o, value) for o in self.options)
 
     def sample(self, rng: np.random.Generator) -> Value:

@@ -62,11 +62,20 @@ def pareto_ranks(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
 
 
 def pareto_mask(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
-    """Boolean mask of the non-dominated points."""
+    """Boolean mask of the non-dominated points; O(n * front size), fine for large ``n``."""
     F = _as_matrix(F)
-    if len(F) == 0:
-        return np.zeros(0, dtype=bool)
-    return ~dominance_matrix(F).any(axis=0)
+    mask = np.zeros(len(F), dtype=bool)
+    # In lexicographically decreasing order a point can only be dominated by an earlier one,
+    # and if by any, then by an earlier non-dominated one (dominance is transitive).
+    order = np.lexsort(F.T[::-1] * -1.0)
+    front = np.zeros((0, F.shape[1]))
+    for i in order:
+        x = F[i]
+        if len(front) and ((front >= x).all(axis=1) & (front > x).any(axis=1)).any():
+            continue
+        mask[i] = True
+        front = np.vstack([front, x])
+    return mask
 
 
 def crowding_distance(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:

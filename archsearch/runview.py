@@ -126,4 +126,6 @@ def print_summary(run: Run) -> None:
         print(f"best architecture: {run.path / 'best.json'}")
     if len(objectives) > 1:
         print(f"pareto front: {len(pareto_front(records, objectives))} trials in pareto.json")
+    if (run.path / "report.html").is_file():
+        print(f"report: {run.path / 'report.html'}")
     print(f"trials: archsearch show {run.path}")

@@ -28,17 +28,27 @@ from archsearch.params import Choice, Float, Param
 
 
 class DecisionFeatures:
-    """One-hot decisions and scaled numbers (see the module docstring)."""
+    """One-hot decisions and scaled numbers (see the module docstring).
+
+    Feature items are memoized per architecture key (the vocabulary only grows, so they stay
+    valid); :meth:`retain` drops the memo of architectures no longer needed.
+    """
 
     def __init__(self) -> None:
         self.columns: dict[tuple, int] = {}
+        self.memo: dict[str, list[tuple[tuple, float]]] = {}
 
     def _items(self, arch: Architecture, params: dict[str, Param]) -> list[tuple[tuple, float]]:
+        hit = self.memo.get(arch.key)
+        if hit is not None:
+            return hit
         out = []
         for name, value in arch.decisions.items():
             p = params.get(name)
-            if p is None or isinstance(p, Choice):
-                out.append(((name, repr(value)), 1.0))
+            if type(value) is str:
+                out.append(((name, value), 1.0))
+            elif p is None or isinstance(p, Choice):
+                out.append(((name, repr(value), 0), 1.0))
             elif isinstance(p, Float) and p.log:
                 span = math.log(p.high) - math.log(p.low)
                 x = (math.log(value) - math.log(p.low)) / span if span > 0 else 0.0
@@ -46,7 +56,12 @@ class DecisionFeatures:
             else:
                 span = p.high - p.low  # type: ignore[attr-defined]
                 out.append(((name,), (value - p.low) / span if span > 0 else 0.0))  # type: ignore[attr-defined]
+        self.memo[arch.key] = out
         return out
+
+    def retain(self, keys: set[str]) -> None:
+        """Forget the memoized items of every architecture not in ``keys``."""
+        self.memo = {k: v for k, v in self.memo.items() if k in keys}
 
     def fit(self, archs: Sequence[Architecture], params: dict[str, Param]) -> None:
         """Add every feature of ``archs`` to the vocabulary."""
@@ -58,11 +73,13 @@ class DecisionFeatures:
     def transform(self, archs: Sequence[Architecture], params: dict[str, Param]) -> np.ndarray:
         """The ``(n, d)`` feature matrix; features outside the vocabulary are dropped."""
         X = np.zeros((len(archs), len(self.columns)))
+        cols = self.columns
         for r, a in enumerate(archs):
+            row = X[r]
             for k, v in self._items(a, params):
-                c = self.columns.get(k)
+                c = cols.get(k)
                 if c is not None:
-                    X[r, c] = v
+                    row[c] = v
         return X
 
 
@@ -72,13 +89,23 @@ class NgramFeatures:
     def __init__(self, max_n: int = 4, min_count: int = 3) -> None:
         self.max_n, self.min_count = int(max_n), int(min_count)
         self.columns: dict[tuple, int] = {}
+        self.memo: dict[str, Counter] = {}
+
+    def retain(self, keys: set[str]) -> None:
+        """Forget the memoized n-grams of every architecture not in ``keys``."""
+        self.memo = {k: v for k, v in self.memo.items() if k in keys}
 
     def _grams(self, arch: Architecture) -> Counter:
+        hit = self.memo.get(arch.key)
+        if hit is None:
+            hit = self.memo[arch.key] = self._count(arch)
+        return hit
+
+    def _count(self, arch: Architecture) -> Counter:
         tokens = [repr(v) for v in arch.decisions.values()]
         grams: Counter = Counter()
         for n in range(1, self.max_n + 1):
-            for i in range(len(tokens) - n + 1):
-                grams[tuple(tokens[i : i + n])] += 1
+            grams.update(zip(*(tokens[i:] for i in range(n))))
         return grams
 
     def fit(self, archs: Sequence[Architecture], params: dict[str, Param]) -> None:

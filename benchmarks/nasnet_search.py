@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import torch
-from archsearch.api import search
 
+from archsearch.api import search
 from archsearch.registry import entries
 
 

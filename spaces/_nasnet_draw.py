@@ -48,6 +48,11 @@ def cell_graph(arch: Architecture, which: str = "normal", concat: str = "release
     return g
 
 
+def out_depth(g: nx.DiGraph) -> int:
+    """Depth of the output node (the number of layers minus one)."""
+    return g.nodes["out"]["depth"]
+
+
 _COLORS = {"input": "#9ecae1", "op": "#fdd0a2", "combine": "#c7e9c0", "output": "#d9d9d9"}
 
 
@@ -62,7 +67,8 @@ def draw(arch: Architecture, which: str, path: Path, concat: str) -> list[Path]:
     for n in g:
         g.nodes[n]["layer"] = g.nodes[n]["depth"]
     pos = nx.multipartite_layout(g, subset_key="layer")
-    fig, ax = plt.subplots(figsize=(12, 6))
+    tallest = max(sum(1 for n in g if g.nodes[n]["depth"] == d) for d in range(out_depth(g) + 1))
+    fig, ax = plt.subplots(figsize=(12, max(5.0, 0.8 * tallest)))
     for kind, color in _COLORS.items():
         nodes = [n for n in g if g.nodes[n]["kind"] == kind]
         nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_color=color, node_size=1900, ax=ax)

@@ -315,3 +315,15 @@ def test_flops_follow_the_project_convention(seed):
     counted = complexity.count(space.build(arch, DIGITS), DIGITS.input_shape)
     cx = space.complexity(arch, DIGITS)
     assert {k: cx[k] for k in counted} == counted
+
+
+def test_trainer_schedules_drop_path_and_trains_the_aux_head():
+    trainer_mod = pytest.importorskip("archsearch.evaluate.trainer")
+    space = NASNetSpace(NASNetConfig(1, 48, aux_head=True, drop_path=0.3))
+    trainer = trainer_mod.Trainer(space, "digits", epochs=1, max_steps=3, threads=1)
+    model, result = trainer.fit(genotype("nasnet-a"))
+    assert result.status == "ok", result.error
+    # The last step ran at progress 2/3: the deepest cell drops with 0.3 * 2/3.
+    assert model.cells[-1].drop_prob == pytest.approx(0.2)
+    aux_grad = model.aux.body[-1].weight.grad
+    assert aux_grad is not None and aux_grad.abs().sum() > 0

@@ -68,3 +68,13 @@ def test_bad_input():
         pareto_mask([[1, np.nan]])
     with pytest.raises(ValueError, match="reference point has 3 values"):
         hypervolume([[1, 2]], [0, 0, 0])
+
+
+def test_pareto_mask_agrees_with_pairwise_dominance():
+    from archsearch.pareto import dominance_matrix
+
+    rng = np.random.default_rng(0)
+    for m in (2, 3, 4):
+        for _ in range(10):
+            F = rng.integers(0, 4, (30, m)).astype(float)  # many ties and duplicates
+            assert (pareto_mask(F) == ~dominance_matrix(F).any(axis=0)).all()

@@ -167,3 +167,17 @@ def test_scale_space_options_base(tmp_path, capsys, monkeypatch):
     assert len(capsys.readouterr().out.splitlines()) == 6
     with pytest.raises(ValueError, match="give its cells and filters with --space-opt"):
         cli(*argv)
+
+
+def test_scale_nasnet_genotype(tmp_path, capsys):
+    nasnet = pytest.importorskip("archsearch.spaces.nasnet")
+    path = tmp_path / "nasnet-a.json"
+    nasnet.genotype("nasnet-a").save(path)
+    opts = ["--space-opt", "cells=2", "--space-opt", "filters=96", "--classes", "10"]
+    assert cli("scale", "--arch", str(path), "--factor", "4", *opts) == 0
+    text = capsys.readouterr().out
+    assert "{'cells': 2, 'filters': 168, 'resolution': 36}" in text
+    arch = nasnet.genotype("nasnet-a")
+    base = get_space("nasnet", cells=2, filters=96).complexity(arch, Task((3, 32, 32), 10))
+    big = get_space("nasnet", cells=2, filters=168).complexity(arch, Task((3, 36, 36), 10))
+    assert f"flops {big['flops']:,.0f} ({big['flops'] / base['flops']:.2f}x)" in text

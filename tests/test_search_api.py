@@ -76,6 +76,7 @@ def test_search_writes_the_run_folder(tmp_path: Path) -> None:
         out=tmp_path,
         run_id="r2",
         progress=False,
+        report=False,
     )
     assert archs(again) == archs(run)
 
@@ -86,7 +87,7 @@ def test_failures_do_not_stop_the_search(tmp_path: Path) -> None:
             raise RuntimeError("candidate exploded")
         return score(arch)
 
-    run = search(SPACE, evaluator=flaky, budget=12, out=tmp_path, progress=False)
+    run = search(SPACE, evaluator=flaky, budget=12, out=tmp_path, progress=False, report=False)
     statuses = [r.result.status for r in run.records()]
     assert len(statuses) == 12 and "failed" in statuses and "ok" in statuses
     failed = next(r for r in run.records() if r.result.status == "failed")
@@ -102,6 +103,7 @@ def test_multi_objective_writes_pareto(tmp_path: Path) -> None:
         objectives="accuracy,params:min",
         out=tmp_path,
         progress=False,
+        report=False,
     )
     front = json.loads((run.path / "pareto.json").read_text())["front"]
     assert front and all(len(p["values"]) == 2 for p in front)
@@ -124,32 +126,62 @@ def test_bad_names_and_options(tmp_path: Path) -> None:
 
 def test_resume_continues_the_same_search(tmp_path: Path) -> None:
     whole = search(
-        SPACE, evaluator=score, budget=10, seed=1, out=tmp_path, run_id="whole", progress=False
+        SPACE,
+        evaluator=score,
+        budget=10,
+        seed=1,
+        out=tmp_path,
+        run_id="whole",
+        progress=False,
+        report=False,
     )
     half = search(
-        SPACE, evaluator=score, budget=4, seed=1, out=tmp_path, run_id="half", progress=False
+        SPACE,
+        evaluator=score,
+        budget=4,
+        seed=1,
+        out=tmp_path,
+        run_id="half",
+        progress=False,
+        report=False,
     )
     assert (half.path / SNAPSHOT).exists()
-    resumed = search(SPACE, evaluator=score, resume=half.path, budget=10, progress=False)
+    resumed = search(
+        SPACE, evaluator=score, resume=half.path, budget=10, progress=False, report=False
+    )
     assert archs(resumed) == archs(whole)
     with pytest.warns(UserWarning, match="keeping its seed 1, not 9"):
-        search(SPACE, evaluator=score, resume=half.path, seed=9, progress=False)
+        search(SPACE, evaluator=score, resume=half.path, seed=9, progress=False, report=False)
     assert json.loads((half.path / "run.json").read_text())["budget"] == 10
     # Without a snapshot the journal is replayed into a fresh strategy: same continuation.
     nosnap = search(
-        SPACE, evaluator=score, budget=4, seed=1, out=tmp_path, run_id="nosnap", progress=False
+        SPACE,
+        evaluator=score,
+        budget=4,
+        seed=1,
+        out=tmp_path,
+        run_id="nosnap",
+        progress=False,
+        report=False,
     )
     (nosnap.path / SNAPSHOT).unlink()
-    search(SPACE, evaluator=score, resume=nosnap.path, budget=10, progress=False)
+    search(SPACE, evaluator=score, resume=nosnap.path, budget=10, progress=False, report=False)
     assert archs(nosnap) == archs(whole)
     # Nothing left to do: no trial is re-run.
-    search(SPACE, evaluator=lambda a: 1 / 0, resume=nosnap.path, progress=False)
+    search(SPACE, evaluator=lambda a: 1 / 0, resume=nosnap.path, progress=False, report=False)
     assert len(nosnap.records()) == 10
 
 
 def test_truncated_journal_is_repaired_and_resumed(tmp_path: Path) -> None:
     run = search(
-        SPACE, evaluator=score, budget=5, seed=2, out=tmp_path, run_id="t", progress=False
+        SPACE,
+        evaluator=score,
+        budget=5,
+        seed=2,
+        out=tmp_path,
+        run_id="t",
+        progress=False,
+        report=False,
     )
     kept = archs(run)[:4]
     journal = run.path / JOURNAL
@@ -158,7 +190,7 @@ def test_truncated_journal_is_repaired_and_resumed(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="truncated last"):
         assert len(run.records()) == 4
     with pytest.warns(UserWarning, match="dropped a truncated last journal line"):
-        search(SPACE, evaluator=score, resume=run.path, budget=7, progress=False)
+        search(SPACE, evaluator=score, resume=run.path, budget=7, progress=False, report=False)
     assert archs(run)[:4] == kept and len(run.records()) == 7
     assert [r.trial.number for r in run.records()] == list(range(7))
 
@@ -171,10 +203,18 @@ def test_interrupt_keeps_the_journal(tmp_path: Path) -> None:
         return score(arch)
 
     with pytest.raises(KeyboardInterrupt):
-        search(SPACE, evaluator=stop_at_third, budget=6, out=tmp_path, run_id="k", progress=False)
+        search(
+            SPACE,
+            evaluator=stop_at_third,
+            budget=6,
+            out=tmp_path,
+            run_id="k",
+            progress=False,
+            report=False,
+        )
     run = Run.open(tmp_path / "k")
     assert len(run.records()) == 2 and (run.path / "best.json").exists()
-    search(SPACE, evaluator=score, resume=run.path, progress=False)
+    search(SPACE, evaluator=score, resume=run.path, progress=False, report=False)
     assert len(run.records()) == 6
 
 
@@ -188,7 +228,9 @@ class _Three(Strategy):
 
 
 def test_exhausted_strategy_ends_the_loop(tmp_path: Path) -> None:
-    run = search(SPACE, _Three, evaluator=score, budget=10, out=tmp_path, progress=False)
+    run = search(
+        SPACE, _Three, evaluator=score, budget=10, out=tmp_path, progress=False, report=False
+    )
     assert len(run.records()) == 3
     assert json.loads((run.path / "best.json").read_text())["trials"] == 3
 
@@ -204,7 +246,7 @@ def slow(arch):
     return score(arch)
 
 search(SPACE, evaluator=slow, budget=10_000, seed=5, out={out!r}, run_id="killed",
-       progress=False, executor_options={{"snapshot_seconds": 0.1}})
+       progress=False, report=False, executor_options={{"snapshot_seconds": 0.1}})
 """
 
 
@@ -226,7 +268,12 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     before = archs(run)
     assert len(before) >= 12
     resumed = search(
-        SPACE, evaluator=score, resume=run.path, budget=len(before) + 5, progress=False
+        SPACE,
+        evaluator=score,
+        resume=run.path,
+        budget=len(before) + 5,
+        progress=False,
+        report=False,
     )
     after = archs(resumed)
     assert after[: len(before)] == before and len(after) == len(before) + 5
@@ -240,5 +287,81 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
         out=tmp_path,
         run_id="ref",
         progress=False,
+        report=False,
     )
     assert archs(reference) == after
+
+
+def test_progress_bar_shows_count_and_best(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    search(SPACE, evaluator=score, budget=3, out=tmp_path, report=False)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "best accuracy=" in err
+
+
+def test_resume_needs_unregistered_objects_again(tmp_path: Path) -> None:
+    from archsearch.data import load_data
+
+    run = search(
+        SPACE, evaluator=score, budget=2, out=tmp_path, run_id="c", progress=False, report=False
+    )
+    with pytest.raises(ValueError, match="custom evaluator .*score.*; pass evaluator= to resume"):
+        search(resume=run.path)
+    with pytest.raises(ValueError, match="space 'tiny' is not registered; pass the space object"):
+        search(resume=run.path, evaluator=score)
+    data = load_data("synthetic", size=40)
+    data.name = "mine"
+    run2 = search(
+        SPACE, dataset=data, budget=0, out=tmp_path, run_id="d", progress=False, report=False
+    )
+    with pytest.raises(ValueError, match="dataset 'mine' is not registered; pass dataset="):
+        search(SPACE, resume=run2.path)
+
+
+def test_unpicklable_strategy_falls_back_to_replay(tmp_path: Path) -> None:
+    class Unpicklable(Strategy):
+        def __init__(self, space, objectives=None, seed=0):
+            super().__init__(space, objectives, seed)
+            self.hook = lambda: None  # a local lambda cannot be pickled
+
+        def ask(self):
+            return self._trial(self.space.sample(self.rng))
+
+    with pytest.warns(UserWarning, match="cannot be snapshotted"):
+        run = search(
+            SPACE,
+            Unpicklable,
+            evaluator=score,
+            budget=3,
+            out=tmp_path,
+            progress=False,
+            report=False,
+        )
+    assert not (run.path / SNAPSHOT).exists()
+    with pytest.warns(UserWarning, match="cannot be snapshotted"):
+        search(
+            SPACE,
+            Unpicklable,
+            evaluator=score,
+            resume=run.path,
+            budget=5,
+            progress=False,
+            report=False,
+        )
+    assert len(run.records()) == 5
+
+
+def test_missing_dataset_leaves_no_run_folder(tmp_path):
+    from archsearch.api import search
+
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
+        search(
+            "deeparchitect",
+            "random",
+            dataset="cifar10",
+            data_root=tmp_path / "none",
+            budget=1,
+            epochs=1,
+            out=tmp_path / "runs",
+            progress=False,
+        )
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

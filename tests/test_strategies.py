@@ -12,14 +12,15 @@ from archsearch.arch import Architecture
 from archsearch.params import Choice, Float, Int
 from archsearch.registry import get_strategy
 from archsearch.space import FunctionSpace
-from archsearch.strategies.mcts import MCTS, _Walk
+from archsearch.strategies._mcts_walk import Walk
+from archsearch.strategies.mcts import MCTS
 from archsearch.strategies.nsga2 import NSGA2, NSGA2Strategy
 from archsearch.strategies.optuna import OptunaStrategy, distribution, make_sampler
 from archsearch.strategy import Result, Trial, restore
 from archsearch.surrogates import NgramFeatures, Surrogate
 from archsearch.variation import crossover, mutate
 
-MINE = ["mcts", "mcts-bisect", "smbo", "smbo-ngram", "evolution", "nsga2", "optuna"]
+MINE = ["mcts", "mcts-bisect", "smbo", "smbo-ngram", "evolution", "nsga2", "optuna", "dedup"]
 
 
 def conditional(choose):
@@ -146,7 +147,7 @@ def test_bisection_chain_lengths(k):
     s = MCTS(space, seed=0, bisect=True)
     lengths = []
     for target in range(k):
-        walk, steps = _Walk(s), 0
+        walk, steps = Walk(s), 0
         while walk.param is not None:
             walk.apply(walk.action_for(target))
             steps += 1
@@ -154,6 +155,17 @@ def test_bisection_chain_lengths(k):
         lengths.append(steps)
     assert min(lengths) >= math.floor(math.log2(k)) and max(lengths) <= math.ceil(math.log2(k))
     assert max(lengths) == math.ceil(math.log2(k))
+
+
+def test_mcts_rave_shares_value_statistics_across_the_tree():
+    s = MCTS(SPACE, seed=0, rave=100.0)
+    trials = drive(s, 30)
+    again = [t.arch for t in drive(MCTS(SPACE, seed=0, rave=100.0), 30)]
+    assert [t.arch for t in trials] == again
+    told = sum(1 for t in trials if t.arch["depth"] == 3)
+    assert s.amaf[("depth", "3")][0] == told
+    restored = restore(s.snapshot(), SPACE)
+    assert [t.arch for t in drive(restored, 5)] == [t.arch for t in drive(s, 5)]
 
 
 def test_mcts_discretizes_floats():
@@ -256,7 +268,7 @@ def test_surrogates_fit_and_rank():
         m.fit(archs, y, params)
         pred = m.predict(archs, params)
         assert np.corrcoef(pred, y)[0, 1] > 0.5
-    grams = NgramFeatures(max_n=2, min_count=1)._grams(Architecture("x", {"a": 1, "b": 1}))
+    grams = NgramFeatures(max_n=2, min_count=1)._count(Architecture("x", {"a": 1, "b": 1}))
     assert grams == {("1",): 2, ("1", "1"): 1}
 
 
@@ -297,6 +309,8 @@ def test_bad_knobs():
         MCTS(SPACE, first_play="zero")
     with pytest.raises(ValueError, match="normalize="):
         MCTS(SPACE, normalize="z")
+    with pytest.raises(ValueError, match="rave=-1"):
+        MCTS(SPACE, rave=-1)
     with pytest.raises(ValueError, match="population=0"):
         get_strategy("evolution")(SPACE, population=0)
     with pytest.raises(ValueError, match="sample=30"):
@@ -315,3 +329,32 @@ def test_bad_knobs():
         NSGA2Strategy(SPACE, crossover=1.5)
     with pytest.raises(ValueError, match="unknown Optuna sampler 'bo'"):
         make_sampler("bo", 0)
+
+
+def test_dedup_wrapper_never_repeats_and_informs_the_inner_strategy():
+    from archsearch.strategies.dedup import Dedup
+
+    space = FunctionSpace(lambda c: (c("a", [0, 1, 2]), c("b", [0, 1]), None)[-1], name="s6")
+    s = Dedup(space, seed=0, strategy="random")
+    keys = []
+    for _ in range(6):
+        t = s.ask()
+        keys.append(t.arch.key)
+        s.tell(t, Result(metrics={"accuracy": 0.5}))
+    assert len(set(keys)) == 6
+    assert s.inner.n_told > 6  # the repeats it proposed were told their known results
+    wrapped = Dedup.wrap(get_strategy("evolution")(space, seed=0))
+    assert wrapped.ask().arch.space == "s6"
+    with pytest.raises(ValueError, match="dedup cannot wrap itself"):
+        Dedup(space, strategy="dedup")
+
+
+@pytest.mark.parametrize("name", MINE)
+def test_parallel_asks_told_out_of_order(name):
+    s = get_strategy(name)(SPACE, seed=0)
+    for _ in range(4):
+        batch = [s.ask() for _ in range(4)]
+        assert len({t.number for t in batch}) == 4
+        for t in reversed(batch):
+            s.tell(t, objective(t.arch))
+    assert SPACE.validate(s.ask().arch)

@@ -98,6 +98,15 @@ def test_broken_candidates_become_failed_results(kind: str, message: str) -> Non
     assert r.status == "failed" and message in r.error
 
 
+def test_out_of_memory_is_recognized() -> None:
+    from archsearch.evaluate.failures import failure_text, is_out_of_memory
+
+    assert is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: 9 GB"))
+    assert is_out_of_memory(MemoryError())
+    assert not is_out_of_memory(RuntimeError("size mismatch"))
+    assert failure_text(MemoryError()) == "out of memory: MemoryError"
+
+
 def test_max_steps_and_trainer_errors() -> None:
     steps = []
     r = Trainer(SPACE, DATA, epochs=5, batch_size=64, max_steps=7, device="cpu")(
@@ -161,6 +170,7 @@ def test_search_trains_with_the_default_trainer(tmp_path) -> None:
         epochs=1,
         out=tmp_path,
         progress=False,
+        report=False,
         trainer_options={"device": "cpu", "batch_size": 64},
     )
     records = run.records()
@@ -180,6 +190,44 @@ def test_search_uses_the_space_evaluator_hook(tmp_path) -> None:
     from archsearch.api import search
 
     space = _OwnEvaluation(small_cnn, name="small")
-    run = search(space, dataset=DATA, budget=4, epochs=2, out=tmp_path, progress=False)
+    run = search(
+        space, dataset=DATA, budget=4, epochs=2, out=tmp_path, progress=False, report=False
+    )
     assert all(r.result.metrics["classes"] == 5 for r in run.records())
     assert run.best().result.metrics["accuracy"] in (0.08, 0.16)
+
+
+def test_thread_policy(monkeypatch) -> None:
+    cpu = torch.device("cpu")
+    before = torch.get_num_threads()
+    assert Trainer(SPACE, DATA, threads=1).cpu_threads(cpu) == 1
+    assert 1 <= Trainer(SPACE, DATA).cpu_threads(cpu) <= before
+    assert Trainer(SPACE, DATA, threads=None).cpu_threads(cpu) is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as inside a Ray worker
+    assert Trainer(SPACE, DATA, threads=4).cpu_threads(cpu) is None
+    with pytest.raises(ValueError, match="threads must be 'auto', None or an integer >= 1"):
+        Trainer(SPACE, DATA, threads=0)
+    Trainer(SPACE, DATA, epochs=1, threads=1, device="cpu")(arch())
+    assert torch.get_num_threads() == before  # restored after the call
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_steps": 0}, "max_steps must be >= 1"),
+        ({"lr": 0.0}, "lr must be > 0"),
+        ({"schedule": "step"}, "schedule 'step' is not allowed"),
+        ({"amp": "int8"}, "amp 'int8' is not allowed"),
+    ],
+)
+def test_trainer_options_are_validated(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Trainer(SPACE, DATA, **options)
+
+
+def test_epoch_override_is_validated_and_schedules_work() -> None:
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        Trainer(SPACE, DATA)(arch(), epochs=0)
+    for opts in ({"optimizer": "adamw", "lr": 0.01}, {"schedule": "constant", "warmup_epochs": 1}):
+        r = Trainer(SPACE, DATA, epochs=2, device="cpu", **opts)(arch())
+        assert r.status == "ok" and r.metrics["accuracy"] > 0.4, opts

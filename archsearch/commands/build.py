@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand to an argparse ``subparsers`` object."""
     p = subparsers.add_parser(
         "build",
-        help="build an architecture at a given size; print params and mult-adds; save it",
+        help="build an architecture at a given size; print params, mult-adds, FLOPs; save it",
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("space", help="space name, e.g. nasnet")

@@ -19,7 +19,6 @@ import gc
 import math
 import os
 import time
-import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from archsearch.arch import Architecture
 from archsearch.complexity import count
 from archsearch.data import Data, load_data
 from archsearch.evaluate.base import Report
+from archsearch.evaluate.failures import Diverged, failure_text
 from archsearch.space import Space
 from archsearch.strategy import Result
 
@@ -41,28 +41,6 @@ SCHEDULES = ("cosine", "constant")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
-class Diverged(RuntimeError):
-    """The training or validation loss became NaN or infinite."""
-
-
-def is_out_of_memory(e: BaseException) -> bool:
-    """Whether ``e`` is a CUDA (or other accelerator) out-of-memory error."""
-    oom = getattr(torch.cuda, "OutOfMemoryError", ())
-    return (bool(oom) and isinstance(e, oom)) or (
-        isinstance(e, RuntimeError) and "out of memory" in str(e)
-    )
-
-
-def failure_text(e: BaseException) -> str:
-    """The error text of a failed candidate: a short line for OOM and divergence, else the traceback."""
-    if is_out_of_memory(e):
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        return f"out of memory: {first}"
-    if isinstance(e, Diverged):
-        return str(e)
-    return "".join(traceback.format_exception(e)).rstrip()
-
-
 class Trainer:
     """Train a candidate for ``epochs`` (or ``max_steps``) and return its validation metrics."""
 
@@ -71,7 +49,7 @@ class Trainer:
         space: Space,
         data: Data | str = "digits",
         epochs: int = 3,
-        batch_size: int = 64,
+        batch_size: int = 32,
         lr: float = 0.05,
         momentum: float = 0.9,
         nesterov: bool = True,
@@ -87,7 +65,7 @@ class Trainer:
         amp: str = "auto",
         channels_last: bool | None = None,
         seed: int = 0,
-        threads: int | None = None,
+        threads: int | str | None = "auto",
         count_complexity: bool = True,
     ) -> None:
         checks = (
@@ -98,6 +76,8 @@ class Trainer:
         for name, value, low in checks:
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if threads not in (None, "auto") and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be 'auto', None or an integer >= 1, got {threads!r}")
         if max_steps is not None and max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         if not lr > 0:
@@ -157,16 +137,50 @@ class Trainer:
         epochs: int | None = None,
     ) -> tuple[torch.nn.Module | None, Result]:
         """Train ``arch``; returns the trained model (None if it could not be built) and the Result."""
-        built: dict[str, torch.nn.Module] = {}
         epochs = self.epochs if epochs is None else int(epochs)
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
-        if self.threads is not None and "OMP_NUM_THREADS" not in os.environ:
-            torch.set_num_threads(self.threads)
         device = self.resolve_device()
+        threads = self.cpu_threads(device)
+        previous = torch.get_num_threads()
+        if threads is not None and threads != previous:
+            torch.set_num_threads(threads)
+        # cuDNN picks the fastest convolution algorithms for each candidate's shapes.
+        benchmark = torch.backends.cudnn.benchmark
+        torch.backends.cudnn.benchmark = benchmark or device.type == "cuda"
+        try:
+            return self._run(arch, device, epochs, report)
+        finally:
+            torch.backends.cudnn.benchmark = benchmark
+            if threads is not None and threads != previous:
+                torch.set_num_threads(previous)
+
+    def cpu_threads(self, device: torch.device) -> int | None:
+        """Torch's intra-op threads for this call on CPU, or None to leave them alone.
+
+        ``auto`` uses at most half the usable cores (never more than torch uses already): small
+        candidates gain little from more threads, and on an oversubscribed CPU (other jobs,
+        parallel trials) spinning thread pools slow down by 10x or more. ``OMP_NUM_THREADS``
+        (set by Ray in its workers) always wins.
+        """
+        if device.type != "cpu" or self.threads is None or "OMP_NUM_THREADS" in os.environ:
+            return None
+        if self.threads == "auto":
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+            half = max(1, (cores or os.cpu_count() or 2) // 2)
+            return min(torch.get_num_threads(), half)
+        return int(self.threads)
+
+    def _run(
+        self,
+        arch: Architecture | Mapping[str, Value],
+        device: torch.device,
+        epochs: int,
+        report: Report | None,
+    ) -> tuple[torch.nn.Module | None, Result]:
+        built: dict[str, Any] = {}
         history: list[dict[str, float]] = []
         cost: dict[str, float] = {}
-        start = time.perf_counter()
         devices = [device.index or 0] if device.type == "cuda" else []
         failure: str | None = None
         with torch.random.fork_rng(devices=devices):
@@ -197,7 +211,7 @@ class Trainer:
             return built.get("model"), Result.failed("no epoch was trained", cost=cost)
         last = history[-1]
         metrics = {k: v for k, v in last.items() if k != "epoch"}
-        metrics["train_seconds"] = time.perf_counter() - start
+        metrics["train_seconds"] = time.perf_counter() - built["start"]
         return built["model"], Result(metrics=metrics, cost=cost, history=history)
 
     def _cost(self, arch: Architecture, model: torch.nn.Module) -> dict[str, float]:
@@ -262,7 +276,7 @@ class Trainer:
         channels_last = channels_last and len(task.input_shape) == 3
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         model = model.to(device=device, memory_format=fmt)
-        built["model"] = model
+        built["model"], built["start"] = model, time.perf_counter()
         tx, ty, vx, vy = self._tensors(device)
         amp_dtype = self._amp_dtype(device)
         n = len(ty)
@@ -291,9 +305,17 @@ class Trainer:
                 x, y = tx[idx].contiguous(memory_format=fmt), ty[idx]
                 for group in opt.param_groups:
                     group["lr"] = self._lr(step, total, warmup)
+                if hasattr(model, "set_progress"):  # scheduled regularizers (NASNet drop path)
+                    model.set_progress(step / total)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                     out = model(x)
                 loss = F.cross_entropy(out.float(), y, label_smoothing=self.label_smoothing)
+                aux = getattr(model, "aux_logits", None)
+                if aux is not None:  # an auxiliary head's loss, weighted by the model
+                    aux_loss = F.cross_entropy(
+                        aux.float(), y, label_smoothing=self.label_smoothing
+                    )
+                    loss = loss + model.aux_weight * aux_loss
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if self.grad_clip is not None:

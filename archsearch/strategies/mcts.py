@@ -19,6 +19,11 @@ decision by a chain of binary splits of the index interval ``[lo, hi)`` at
 ``mid = (lo + hi) // 2`` (between floor and ceil of log2 k levels), so similar values share
 statistics. Fully enumerated subtrees are marked and skipped, and a rollout that repeats an
 architecture already proposed is redrawn (up to ``retries`` times).
+
+Optional RAVE (Gelly and Silver, "Combining Online and Offline Knowledge in UCT", ICML 2007),
+``rave = k > 0``: every (decision, value) keeps all-moves-as-first statistics over all trials; a
+child's value becomes ``(1 - b) Q_i + b A_i`` with ``b = sqrt(k / (3 n_i + k))``, and unvisited
+children are ranked by ``A_i`` (those never seen come first).
 """
 
 from __future__ import annotations
@@ -28,74 +33,10 @@ import math
 from typing import Any
 
 from archsearch.arch import Architecture
-from archsearch.params import Float, Param, Value
 from archsearch.registry import register_strategy
 from archsearch.space import Space
+from archsearch.strategies._mcts_walk import Grid, Walk
 from archsearch.strategy import Exhausted, Result, Strategy, Trial
-from archsearch.variation import index_of
-
-
-class _Walk:
-    """A position in the decision tree: decisions so far, the open param and its index interval."""
-
-    def __init__(self, owner: MCTS) -> None:
-        self.owner = owner
-        self.partial: dict[str, Value] = {}
-        self._next()
-
-    def _next(self) -> None:
-        self.param: Param | None = self.owner.space.next_param(self.partial)
-        self.lo, self.hi = 0, self.owner._size(self.param) if self.param is not None else 0
-        self._settle()
-
-    def _settle(self) -> None:
-        # Decisions with one value left are made at once: they are not branching points.
-        while self.param is not None and self.hi - self.lo == 1:
-            self.partial[self.param.name] = self.owner._value(self.param, self.lo)
-            self._next_raw()
-
-    def _next_raw(self) -> None:
-        self.param = self.owner.space.next_param(self.partial)
-        self.lo, self.hi = 0, self.owner._size(self.param) if self.param is not None else 0
-
-    @property
-    def width(self) -> int:
-        """Number of actions at this point (0 when the architecture is complete)."""
-        if self.param is None:
-            return 0
-        return 2 if self.owner.bisect else self.hi - self.lo
-
-    def apply(self, action: int) -> None:
-        """Take one branch of the tree."""
-        assert self.param is not None
-        if self.owner.bisect:
-            mid = (self.lo + self.hi) // 2
-            self.lo, self.hi = (self.lo, mid) if action == 0 else (mid, self.hi)
-        else:
-            self.lo, self.hi = action, action + 1
-        self._settle()
-
-    def action_for(self, value: Value) -> int | None:
-        """The branch that leads toward ``value`` of the open decision, or None if off the grid."""
-        assert self.param is not None
-        i = self.owner._index(self.param, value)
-        if i is None or not self.lo <= i < self.hi:
-            return None
-        if self.owner.bisect:
-            return int(i >= (self.lo + self.hi) // 2)
-        return i - self.lo
-
-    def rollout(self, rng: Any) -> dict[str, Value]:
-        """Finish the architecture uniformly at random (on the grid)."""
-        out = dict(self.partial)
-        if self.param is not None:
-            out[self.param.name] = self.owner._value(
-                self.param, self.lo + int(rng.integers(self.hi - self.lo))
-            )
-        own = self.owner
-        while (p := own.space.next_param(out)) is not None:
-            out[p.name] = own._value(p, int(rng.integers(own._size(p))))
-        return out
 
 
 @register_strategy("mcts", description="Monte Carlo tree search (UCT), DeepArchitect style")
@@ -115,6 +56,7 @@ class MCTS(Strategy):
         expand: str = "path",
         first_play: str = "inf",
         normalize: str = "rank",
+        rave: float = 0.0,
     ) -> None:
         super().__init__(space, objectives, seed)
         if c < 0:
@@ -135,6 +77,11 @@ class MCTS(Strategy):
             )
         self.expand, self.first_play, self.normalize = expand, first_play, normalize
         self.sorted_scores: list[float] = []
+        if rave < 0:
+            raise ValueError(f"rave={rave} must be >= 0")
+        self.rave = float(rave)
+        # All-moves-as-first statistics per (decision, value): [trials, scored trials, score sum].
+        self.amaf: dict[tuple[str, str], list[float]] = {}
         self.c, self.lam, self.bisect = float(c), float(lam), bool(bisect)
         self.float_bins, self.retries = int(float_bins), int(retries)
         # The tree, stored flat (node ids index these lists) so snapshots never recurse deeply.
@@ -147,45 +94,7 @@ class MCTS(Strategy):
         self.low, self.high = math.inf, -math.inf
         self.pending: dict[int, tuple[str, list[int]]] = {}
         self.seen: set[str] = set()
-        self._grids: dict[Param, list[Value]] = {}
-
-    def attach(self, space: Space) -> None:
-        super().attach(space)
-        self._grids = {}
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["_grids"] = {}
-        return state
-
-    # -- values of a param on its grid -------------------------------------------------------
-    def _size(self, p: Param) -> int:
-        return self.float_bins if isinstance(p, Float) else int(p.size)
-
-    def _grid(self, p: Param) -> list[Value]:
-        g = self._grids.get(p)
-        if g is None:
-            g = self._grids[p] = p.grid(self.float_bins)
-        return g
-
-    def _value(self, p: Param, i: int) -> Value:
-        if isinstance(p, Float):
-            return self._grid(p)[i]
-        if hasattr(p, "step"):
-            return p.low + p.step * i  # type: ignore[attr-defined]
-        return p.options[i]  # type: ignore[attr-defined]
-
-    def _index(self, p: Param, value: Value) -> int | None:
-        if isinstance(p, Float):
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                return None
-            g = self._grid(p)
-            return min(range(len(g)), key=lambda k: abs(g[k] - value))  # type: ignore[operator]
-        if hasattr(p, "step"):
-            if not p.contains(value):
-                return None
-            return (value - p.low) // p.step  # type: ignore[attr-defined,operator]
-        return index_of(list(p.options), value)  # type: ignore[attr-defined]
+        self.grid = Grid(self.float_bins)
 
     # -- tree ------------------------------------------------------------------------------------
     def _new_node(self) -> int:
@@ -219,25 +128,59 @@ class MCTS(Strategy):
             top = (self.best[i] - self.low) / span
         return (1.0 - self.lam) * mean + self.lam * top
 
-    def _select(self, node: int, width: int) -> tuple[int, bool]:
+    def _amaf_of(self, key: tuple[str, str]) -> tuple[float, float]:
+        """(trials, normalized mean score) of one decision value over every trial seen."""
+        st = self.amaf.get(key)
+        if st is None or st[0] == 0:
+            return 0.0, 0.0
+        span = self.high - self.low
+        if st[1] == 0:
+            return st[0], 0.0
+        if span <= 0:
+            return st[0], st[1] / st[0]
+        return st[0], (st[2] - st[1] * self.low) / span / st[0]
+
+    def _select(self, node: int, width: int, walk: Walk | None = None) -> tuple[int, bool]:
         """(action, is_new): an unvisited action if any is open, else the UCT maximum."""
         kids = self.children[node]
         free = [a for a in range(width) if a not in kids] if len(kids) < width else []
-        if free and (self.first_play == "inf" or not kids):
+        rave = self.rave > 0 and walk is not None and not self.bisect
+        if free and not rave and (self.first_play == "inf" or not kids):
             return free[int(self.rng.integers(len(free)))], True
         log_n = math.log(max(self.visits[node], 1))
         best_u, best_a = -math.inf, []
-        if free:
+        if free and not rave:
             # First-play urgency: an unvisited child is valued like one visit at the parent's mean.
             best_u = self._mean_of(node) + self.c * math.sqrt(2.0 * log_n)
+        amaf: dict[int, tuple[float, float]] = {}
+        if rave:
+            assert walk is not None and walk.param is not None
+            p = walk.param
+            amaf = {a: self._amaf_of((p.name, repr(self.grid.value(p, a)))) for a in range(width)}
+            free_u, free_a = -math.inf, []
+            for a in free:
+                m, q = amaf[a]
+                u = math.inf if m == 0 else q + self.c * math.sqrt(2.0 * log_n)
+                if u > free_u + 1e-12:
+                    free_u, free_a = u, [a]
+                elif abs(u - free_u) <= 1e-12:
+                    free_a.append(a)
+            if free_a:
+                best_u = free_u
         for a, ch in kids.items():
             if self.full[ch]:
                 continue
-            u = self._value_of(ch) + self.c * math.sqrt(2.0 * log_n / self.visits[ch])
+            q = self._value_of(ch)
+            if rave:
+                beta = math.sqrt(self.rave / (3 * self.visits[ch] + self.rave))
+                q = (1 - beta) * q + beta * amaf[a][1]
+            u = q + self.c * math.sqrt(2.0 * log_n / self.visits[ch])
             if u > best_u + 1e-12:
                 best_u, best_a = u, [a]
             elif abs(u - best_u) <= 1e-12:
                 best_a.append(a)
+        if rave and free_a and (not best_a or best_u == free_u):
+            return free_a[int(self.rng.integers(len(free_a)))], True
         if not best_a:
             return free[int(self.rng.integers(len(free)))], True
         return best_a[int(self.rng.integers(len(best_a)))], False
@@ -254,14 +197,14 @@ class MCTS(Strategy):
     def ask(self) -> Trial:
         if self.full[0]:
             raise Exhausted("MCTS has proposed every architecture of the space")
-        walk = _Walk(self)
+        walk = Walk(self)
         node, path, widths = 0, [0], []
         while True:
             width = walk.width
             widths.append(width)
             if width == 0:
                 break
-            action, new = self._select(node, width)
+            action, new = self._select(node, width, walk)
             walk.apply(action)
             if new:
                 child = self._new_node()
@@ -297,7 +240,7 @@ class MCTS(Strategy):
 
     def _path_of(self, arch: Architecture) -> list[int]:
         """The stored part of the tree path of an architecture proposed elsewhere."""
-        walk, node, path = _Walk(self), 0, [0]
+        walk, node, path = Walk(self), 0, [0]
         decisions = arch.decisions
         while walk.param is not None and walk.param.name in decisions:
             action = walk.action_for(decisions[walk.param.name])
@@ -324,6 +267,9 @@ class MCTS(Strategy):
                 self.visits[i] += 1
             self.seen.add(key)
         s = self.score(result)
+        for name, value in trial.arch.decisions.items():
+            st = self.amaf.setdefault((name, repr(value)), [0, 0, 0.0])
+            st[0] += 1
         if s is None:
             return
         if self.normalize == "rank":
@@ -340,6 +286,10 @@ class MCTS(Strategy):
             self.ok[i] += 1
             self.total[i] += s
             self.best[i] = max(self.best[i], s)
+        for name, value in trial.arch.decisions.items():
+            st = self.amaf[(name, repr(value))]
+            st[1] += 1
+            st[2] += s
 
 
 @register_strategy(

@@ -8,7 +8,8 @@ process BO) and random.
 Each ask opens an Optuna trial (``study.ask()``) and walks the space, turning every open decision
 into a define-by-run suggestion: ``Choice`` -> ``suggest_categorical``, ``Int`` ->
 ``suggest_int``, ``Float`` -> ``suggest_float`` (log where the param is log-scaled), so
-conditional spaces come out naturally. ``tell`` reports the oriented scores (every objective is
+conditional spaces come out naturally (a decision whose domain changes with earlier decisions
+becomes one Optuna parameter per domain). ``tell`` reports the oriented scores (every objective is
 maximized) or ``FAIL`` for failed and NaN results. Trials told without having been asked here
 (another strategy's journal) are added as finished trials. The study lives in memory and
 pickles with the strategy, so a snapshot restores it.
@@ -16,6 +17,8 @@ pickles with the strategy, so a snapshot restores it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import optuna
@@ -55,14 +58,15 @@ def distribution(p: Param) -> optuna.distributions.BaseDistribution:
     raise TypeError(f"no Optuna distribution for {type(p).__name__}")
 
 
-def suggest(trial: optuna.trial.BaseTrial, p: Param) -> Value:
-    """Ask an Optuna trial for a value of one decision."""
+def suggest(trial: optuna.trial.BaseTrial, p: Param, name: str | None = None) -> Value:
+    """Ask an Optuna trial for a value of one decision (under ``name``, default ``p.name``)."""
+    name = name or p.name
     if isinstance(p, Choice):
-        return trial.suggest_categorical(p.name, p.options)
+        return trial.suggest_categorical(name, p.options)
     if isinstance(p, Int):
-        return trial.suggest_int(p.name, p.low, p.high, step=p.step)
+        return trial.suggest_int(name, p.low, p.high, step=p.step)
     if isinstance(p, Float):
-        return trial.suggest_float(p.name, p.low, p.high, log=p.log)
+        return trial.suggest_float(name, p.low, p.high, log=p.log)
     raise TypeError(f"cannot suggest a {type(p).__name__}")
 
 
@@ -90,10 +94,23 @@ class OptunaStrategy(Strategy):
             directions=["maximize"] * len(self.objectives),
         )
         self.pending: dict[int, tuple[str, optuna.trial.Trial]] = {}
+        self.domains: dict[str, Param] = {}
+
+    def _name(self, p: Param) -> str:
+        """The Optuna parameter name of a decision.
+
+        Optuna needs one domain per name; a space whose domain for a name depends on earlier
+        decisions gets one Optuna parameter per distinct domain (the name plus a domain hash).
+        """
+        first = self.domains.setdefault(p.name, p)
+        if first == p:
+            return p.name
+        digest = hashlib.sha1(json.dumps(p.to_json(), sort_keys=True).encode()).hexdigest()
+        return f"{p.name}#{digest[:8]}"
 
     def ask(self) -> Trial:
         ot = self.study.ask()
-        arch = self.space.complete({}, lambda p, _: suggest(ot, p))
+        arch = self.space.complete({}, lambda p, _: suggest(ot, p, self._name(p)))
         trial = self._trial(arch)
         self.pending[trial.number] = (arch.key, ot)
         return trial
@@ -122,8 +139,8 @@ class OptunaStrategy(Strategy):
         state = optuna.trial.TrialState.COMPLETE if values else optuna.trial.TrialState.FAIL
         self.study.add_trial(
             optuna.trial.create_trial(
-                params={p.name: arch[p.name] for p in params},
-                distributions={p.name: distribution(p) for p in params},
+                params={self._name(p): arch[p.name] for p in params},
+                distributions={self._name(p): distribution(p) for p in params},
                 values=values,
                 state=state,
             )

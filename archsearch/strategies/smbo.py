@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from archsearch.arch import Architecture
-from archsearch.params import Param, Value
+from archsearch.params import Param
 from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
@@ -32,7 +32,7 @@ from archsearch.variation import mutate
 
 
 @register_strategy(
-    "smbo", description="surrogate-ranked candidates (random forest), epsilon-greedy"
+    "smbo", description="model-based: GP + expected improvement on sampled candidates"
 )
 class SMBO(Strategy):
     """Model-based search (see the module docstring); ``surrogate`` = forest, ridge or ngram."""
@@ -47,11 +47,11 @@ class SMBO(Strategy):
         alpha: float | None = None,
         initial: int = 10,
         epsilon: float = 0.1,
-        fresh: int = 16,
-        mutants: int = 16,
+        fresh: int = 4,
+        mutants: int = 6,
         top: int = 5,
-        pool: int = 256,
-        refit_warm: int = 100,
+        pool: int = 128,
+        refit_warm: int = 40,
         refit_ratio: float = 0.1,
         retries: int = 16,
     ) -> None:
@@ -107,11 +107,9 @@ class SMBO(Strategy):
                 pass
 
     def _sample(self) -> Architecture:
-        def pick(p: Param, _: dict[str, Value]) -> Value:
-            self.params[p.name] = p
-            return p.sample(self.rng)
-
-        return self.space.complete({}, pick)
+        arch = self.space.sample(self.rng)
+        self._note(arch)
+        return arch
 
     def _fresh(self) -> Architecture:
         arch = self._sample()
@@ -191,6 +189,9 @@ class SMBO(Strategy):
         self.pool = [self.pool[i] for i in kept]
         self.preds = self.preds[kept]
         assert picked is not None
+        memo = self.model.features.memo
+        if len(memo) > 2 * (len(self.archs) + self.pool_size + self.fresh + self.mutants):
+            self.model.features.retain({a.key for a in self.archs + self.pool})
         return picked
 
     def tell(self, trial: Trial, result: Result) -> None:

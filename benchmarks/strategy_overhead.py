@@ -1,0 +1,105 @@
+"""Per-trial overhead of every strategy (ask + tell) on the NASNet space, beside Optuna's TPE.
+
+All strategies run in one process, interleaved trial by trial, for ``--trials`` trials each
+(1,000 by default) with a pseudo-random score per trial, so machine noise hits them alike. The
+record gives the median ask+tell wall time (ms) in the windows 1-100, 401-500 and 901-1000, the
+total, and each strategy's total relative to TPE's (the goal: at least 5x lower).
+
+    python benchmarks/strategy_overhead.py [--trials 1000] [--space nasnet]
+
+Writes ``results/benchmarks/strategy_overhead.json``. Linear algebra is pinned to one thread
+(set before numpy loads): BLAS threads only thrash at these matrix sizes.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from archsearch.registry import get_space, get_strategy  # noqa: E402
+from archsearch.strategy import Result  # noqa: E402
+
+STRATEGIES = {
+    "random": ("random", {}),
+    "mcts": ("mcts", {}),
+    "mcts-bisect": ("mcts-bisect", {}),
+    "smbo": ("smbo", {}),
+    "smbo-ngram": ("smbo-ngram", {}),
+    "evolution": ("evolution", {}),
+    "nsga2": ("nsga2", {}),
+    "optuna-tpe": ("optuna", {"sampler": "tpe"}),
+}
+WINDOWS = ((0, 100), (400, 500), (900, 1000))
+
+
+def main() -> None:
+    """Run the benchmark and write its record."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=1000)
+    ap.add_argument("--space", default="nasnet")
+    ap.add_argument("--only", default=",".join(STRATEGIES), help="comma-separated subset")
+    ap.add_argument("--out", default="results/benchmarks/strategy_overhead.json")
+    args = ap.parse_args()
+    space = get_space(args.space)
+    names = args.only.split(",")
+    strategies = {
+        n: get_strategy(STRATEGIES[n][0])(space, seed=0, **STRATEGIES[n][1]) for n in names
+    }
+    times = {n: np.zeros(args.trials) for n in names}
+    values = np.random.default_rng(0).random(args.trials)
+    start = time.time()
+    for i in range(args.trials):
+        result = Result(metrics={"accuracy": float(values[i])})
+        for n, s in strategies.items():
+            t0 = time.perf_counter()
+            trial = s.ask()
+            s.tell(trial, result)
+            times[n][i] = time.perf_counter() - t0
+    rows = {}
+    for n in names:
+        t = times[n] * 1000
+        rows[n] = {
+            f"median_ms_{a + 1}_{b}": float(np.median(t[a:b])) for a, b in WINDOWS if b <= len(t)
+        }
+        rows[n]["total_s"] = float(times[n].sum())
+        rows[n]["mean_ms"] = float(t.mean())
+    if "optuna-tpe" in rows:
+        tpe = rows["optuna-tpe"]["total_s"]
+        for n in names:
+            rows[n]["tpe_over_this"] = tpe / rows[n]["total_s"]
+    record = {
+        "benchmark": "strategy_overhead",
+        "space": args.space,
+        "trials": args.trials,
+        "decisions_per_trial": len(space.sample(np.random.default_rng(0))),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared, noisy)",
+        "python": platform.python_version(),
+        "wall_s": time.time() - start,
+        "note": "ask+tell per trial, pseudo-random scores, strategies interleaved trial by trial; "
+        "timings from a shared, loaded machine: re-run on a quiet one for precise figures",
+        "results": rows,
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    width = max(len(n) for n in names)
+    for n in names:
+        r = rows[n]
+        cells = "  ".join(f"{k[10:]}={v:7.2f}" for k, v in r.items() if k.startswith("median"))
+        ratio = f"  TPE/this={r['tpe_over_this']:.1f}x" if "tpe_over_this" in r else ""
+        print(f"{n:<{width}}  {cells}  total={r['total_s']:.2f}s{ratio}")
+
+
+if __name__ == "__main__":
+    main()
