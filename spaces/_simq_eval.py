@@ -175,9 +175,20 @@ class SimQEvaluator:
         table = self.run_path / "latency_table.json" if self.run_path else None
         self.latency = latency or LatencyTable(table, batch=s.latency_batch)
         self.points: list[tuple[float, float, float]] = self._journal_points()
-        self.baseline = self.evaluate(_all_bits(space, self.task, 8))
-        self.fp32 = self.evaluate(_all_bits(space, self.task, 32))
+        self.baseline, self.fp32 = self._reference_points()
         self._write_summary()
+
+    def _reference_points(self) -> tuple[Result, Result]:
+        """The all-INT8 and FP32 full networks: from ``simq.json`` on resume, else evaluated."""
+        path = self.run_path / "simq.json" if self.run_path else None
+        if path is not None and path.exists():
+            blob = json.loads(path.read_text())
+            if blob.get("space") == self.space.name and list(blob.get("bits", [])) == list(
+                self.space.bits
+            ):
+                return Result.from_json(blob["baseline_int8"]), Result.from_json(blob["fp32_full"])
+        int8 = self.evaluate(_all_bits(self.space, self.task, 8))
+        return int8, self.evaluate(_all_bits(self.space, self.task, 32))
 
     def _load_or_train(self, epochs: int) -> SuperNet:
         torch.manual_seed(self.seed)

@@ -231,10 +231,12 @@ def test_search_end_to_end_and_resume(tmp_path):
     run = search("simq-vit", "linas", budget=4, **kw)
     assert (run.path / "pareto.json").exists() and (run.path / "supernet.pt").exists()
     stamp = (run.path / "supernet.pt").stat().st_mtime_ns
+    before = json.loads((run.path / "simq.json").read_text())["baseline_int8"]
     run = search(resume=run.path, budget=7, dataset=data, progress=False, report=False)
     assert len(run.records()) == 7
     assert (run.path / "supernet.pt").stat().st_mtime_ns == stamp  # reused, not retrained
     summary = json.loads((run.path / "simq.json").read_text())
     assert summary["evaluations"] == 7
+    assert summary["baseline_int8"] == before  # evaluated once, read back on resume
     assert summary["hypervolume"]["accuracy,size_mb"] > 0
     assert summary["baseline_int8"]["metrics"]["latency_source"].startswith("layer-table:")
