@@ -6,7 +6,9 @@ evaluating models import it when used.
 
 from __future__ import annotations
 
+from archsearch.api import search
 from archsearch.arch import Architecture, InvalidArchitecture
+from archsearch.data import Data, load_data
 from archsearch.params import Choice, Float, Int, Param
 from archsearch.registry import (
     get_space,
@@ -24,6 +26,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Architecture",
     "Choice",
+    "Data",
     "Chooser",
     "Exhausted",
     "Float",
@@ -39,8 +42,10 @@ __all__ = [
     "Trial",
     "get_space",
     "get_strategy",
+    "load_data",
     "register_dataset",
     "register_solver",
     "register_space",
     "register_strategy",
+    "search",
 ]

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from archsearch.progress import ProgressBar
 from archsearch.registry import entries, lookup
 from archsearch.results import Record, Run, best_of, new_run_id
 from archsearch.space import Space
@@ -152,34 +153,6 @@ def _restore_strategy(run: Run, fresh: Strategy, records: list[Record]) -> Strat
     return fresh
 
 
-class _Progress:
-    """A tqdm bar on stderr: trials done, the best value so far and the ETA."""
-
-    def __init__(self, total: int, done: int, objective: Objective, best: float | None) -> None:
-        from tqdm.auto import tqdm
-
-        self.objective, self.best = objective, best
-        self.bar = tqdm(
-            total=total, initial=done, unit="trial", file=sys.stderr, dynamic_ncols=True
-        )
-        self._show()
-
-    def _show(self) -> None:
-        if self.best is not None:
-            self.bar.set_postfix_str(f"best {self.objective.name}={self.best:.4g}", refresh=False)
-
-    def __call__(self, record: Record) -> None:
-        v = record.result.value(self.objective.name)
-        if record.result.status != "failed" and v is not None:
-            if self.best is None or self.objective.sign() * (v - self.best) > 0:
-                self.best = v
-        self._show()
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def search(
     space: Space | str | None = None,
     strategy: Strategy | str | type | None = None,
@@ -258,6 +231,12 @@ def search(
             stacklevel=2,
         )
     exe = get_executor(executor, **executor_options)
+    if evaluator is None:
+        # Load the data before any folder is made: a missing dataset leaves no empty run behind.
+        from archsearch.data import Data, load_data
+
+        if not isinstance(dataset, Data):
+            dataset = load_data(dataset, root=data_root)
     if run is None:
         config = {
             "command": shlex.join(sys.argv),
@@ -301,7 +280,7 @@ def search(
             )
             if progress:
                 best = best_of(records, objs[0])
-                bar = _Progress(
+                bar = ProgressBar(
                     budget, len(records), objs[0], best and best.result.value(objs[0].name)
                 )
 

@@ -327,6 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as e:
         print(f"archsearch: error: {_message(e)}", file=sys.stderr)
         return EXIT_USAGE
+    except TypeError as e:
+        # An option passed on through **kwargs reaches a function that does not take it.
+        if "unexpected keyword argument" not in str(e):
+            raise
+        print(f"archsearch: error: {_message(e)} (check the K=V options)", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print(
             "archsearch: interrupted; the run folder keeps every finished trial", file=sys.stderr

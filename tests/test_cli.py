@@ -107,6 +107,9 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
         (["search", "--objectives", "accuracy:up"], ["direction 'up'", "max or min"]),
         (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
+        (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),
+        (["search", "--executor", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial"]),
+        (["search", "--executor", "ray", "--scheduler", "hyperband"], ["'hyperband'", "asha"]),
         (["search", "--resume", "no/such/run"], ["not a run folder", "no/such/run"]),
         (["show", "no/such/run"], ["not a run folder", "no/such/run"]),
         (["shw"], ["invalid choice: 'shw'", "show"]),
@@ -233,3 +236,75 @@ def test_summary_names_run_folder_best_and_pareto_front(tmp_path, capsys):
     assert out[1] == f"run folder: {run.path}"
     assert out[2] == "best trial 2: accuracy 0.93, params 45.7K, flops 9M"
     assert "pareto front: 2 trials in pareto.json" in out
+
+
+def test_command_modules_are_discovered_and_their_errors_are_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    import archsearch.commands
+
+    (tmp_path / "hello.py").write_text(
+        textwrap.dedent(
+            """
+            def register(subparsers):
+                p = subparsers.add_parser("hello", help="say hello")
+                p.add_argument("--name", default="world")
+                p.set_defaults(func=run)
+
+
+            def run(args):
+                if args.name == "nobody":
+                    raise KeyError("no one called 'nobody'; try --name NAME")
+                if args.name == "typo":
+                    greet(nme="typo")
+                if args.name == "bug":
+                    return 1 + "1"
+                print(f"hello {args.name}")
+                return 0
+
+
+            def greet(name):
+                return name
+            """
+        )
+    )
+    monkeypatch.setattr(
+        archsearch.commands, "__path__", [*archsearch.commands.__path__, str(tmp_path)]
+    )
+    monkeypatch.delitem(sys.modules, "archsearch.commands.hello", raising=False)
+    code, out, _ = run_cli(capsys, "hello", "--name", "you")
+    assert (code, out) == (0, "hello you\n")
+    code, _, err = run_cli(capsys, "hello", "--name", "nobody")
+    assert_one_line_error(code, err, "no one called 'nobody'; try --name NAME")
+    code, _, err = run_cli(capsys, "hello", "--name", "typo")
+    assert_one_line_error(code, err, "unexpected keyword argument 'nme'", "K=V options")
+    with pytest.raises(TypeError, match="unsupported operand"):  # a bug keeps its traceback
+        main(["hello", "--name", "bug"])
+    code, _, err = run_cli(capsys, "hello", "--nme", "x")
+    assert_one_line_error(code, err, "unrecognized arguments: --nme x")
+
+
+@pytest.mark.slow
+def test_search_on_ray_with_asha(tmp_path, capsys, monkeypatch, one_thread):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    argv = ["search", "--executor", "ray", "--budget", "2", "--epochs", "2", "--concurrency", "2"]
+    argv += ["--cpus-per-trial", "1", "--scheduler", "asha", "--out", str(tmp_path), "--quiet"]
+    code, out, err = run_cli(capsys, *argv, "--no-report")
+    assert code == 0, err
+    (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    run = Run.open(path)
+    assert run.config["executor"] == "ray"
+    assert run.config["executor_options"]["scheduler"] == "asha"
+    assert len(run.records()) == 2 and "search finished: 2 trials" in out
+
+
+def test_ctrl_c_during_a_search_exits_130_with_one_line(monkeypatch, capsys):
+    import archsearch.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(archsearch.api, "search", interrupted)
+    code, _, err = run_cli(capsys, "search", "--budget", "1", "--quiet")
+    assert code == 130
+    assert err == "archsearch: interrupted; the run folder keeps every finished trial\n"

@@ -147,3 +147,34 @@ def test_custom_data_from_datasets_and_tensors() -> None:
         Data.from_tensors(np.ones((2, 2)), [0, 1], np.ones((1, 2)), [5], num_classes=2)
     with pytest.raises(ValueError, match="is not an \\(input, label\\) pair"):
         Data.from_datasets([torch.ones(2)], [torch.ones(2)])
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: Data.from_tensors(np.ones(3), [0, 1, 2], np.ones((1, 2)), [0]),
+            "batch dimension",
+        ),
+        (
+            lambda: Data.from_tensors(np.ones((2, 2)), [[0], [1]], np.ones((1, 2)), [0]),
+            "one class index",
+        ),
+        (
+            lambda: Data.from_tensors(np.ones((2, 2)), [0.5, 1], np.ones((1, 2)), [0]),
+            "integer class",
+        ),
+        (lambda: Data.from_datasets([], [(torch.ones(1), 0)]), "the train dataset is empty"),
+        (lambda: load_data("synthetic", classes=10, size=5), r"size must be >= classes \(10\)"),
+        (lambda: load_data("synthetic", valid_size=0), "valid_size must be >= 1"),
+    ],
+)
+def test_bad_data_is_rejected(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_cifar_sizes_are_checked(tmp_path: Path) -> None:
+    _fake_cifar10(tmp_path)
+    with pytest.raises(ValueError, match="train_size must be >= 1, got 0"):
+        load_data("cifar10", root=tmp_path, train_size=0)

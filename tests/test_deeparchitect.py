@@ -129,3 +129,19 @@ def test_da_resnet_doubles_width_per_stage():
 def test_bad_space_options_are_rejected(name, options, match):
     with pytest.raises(ValueError, match=match):
         get_space(name, **options)
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("deeparchitect", {"stages": 5, "max_cells": 2, "widths": [8]}),
+        ("deepconv", {"filters": [8], "repeats": [8]}),
+        ("da-resnet", {"stages": 5, "max_blocks": 1, "widths": [4]}),
+    ],
+)
+def test_spaces_at_their_option_limits_still_fit_8x8_inputs(name, options):
+    space = get_space(name, **options)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        model = space.build(space.sample(rng), TASKS[0])
+        assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)

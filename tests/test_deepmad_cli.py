@@ -126,3 +126,12 @@ def test_search_trains_the_solved_network(tmp_path):
     assert len(records) == 1 and records[0].result.status == "ok"
     assert records[0].trial.meta["flops_budget"] == 3e6
     assert 0 < records[0].result.cost["flops"] <= 3e6
+
+
+def test_strategy_rejects_an_unknown_option():
+    from archsearch.registry import get_space, get_strategy
+
+    with pytest.raises(
+        ValueError, match="strategy 'deepmad' has no option 'flop_budget'; options: "
+    ):
+        get_strategy("deepmad")(get_space("cnn", free=True), flops=1e8, params=1e6, flop_budget=3)

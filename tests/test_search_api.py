@@ -290,3 +290,78 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
         report=False,
     )
     assert archs(reference) == after
+
+
+def test_progress_bar_shows_count_and_best(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    search(SPACE, evaluator=score, budget=3, out=tmp_path, report=False)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "best accuracy=" in err
+
+
+def test_resume_needs_unregistered_objects_again(tmp_path: Path) -> None:
+    from archsearch.data import load_data
+
+    run = search(
+        SPACE, evaluator=score, budget=2, out=tmp_path, run_id="c", progress=False, report=False
+    )
+    with pytest.raises(ValueError, match="custom evaluator .*score.*; pass evaluator= to resume"):
+        search(resume=run.path)
+    with pytest.raises(ValueError, match="space 'tiny' is not registered; pass the space object"):
+        search(resume=run.path, evaluator=score)
+    data = load_data("synthetic", size=40)
+    data.name = "mine"
+    run2 = search(
+        SPACE, dataset=data, budget=0, out=tmp_path, run_id="d", progress=False, report=False
+    )
+    with pytest.raises(ValueError, match="dataset 'mine' is not registered; pass dataset="):
+        search(SPACE, resume=run2.path)
+
+
+def test_unpicklable_strategy_falls_back_to_replay(tmp_path: Path) -> None:
+    class Unpicklable(Strategy):
+        def __init__(self, space, objectives=None, seed=0):
+            super().__init__(space, objectives, seed)
+            self.hook = lambda: None  # a local lambda cannot be pickled
+
+        def ask(self):
+            return self._trial(self.space.sample(self.rng))
+
+    with pytest.warns(UserWarning, match="cannot be snapshotted"):
+        run = search(
+            SPACE,
+            Unpicklable,
+            evaluator=score,
+            budget=3,
+            out=tmp_path,
+            progress=False,
+            report=False,
+        )
+    assert not (run.path / SNAPSHOT).exists()
+    with pytest.warns(UserWarning, match="cannot be snapshotted"):
+        search(
+            SPACE,
+            Unpicklable,
+            evaluator=score,
+            resume=run.path,
+            budget=5,
+            progress=False,
+            report=False,
+        )
+    assert len(run.records()) == 5
+
+
+def test_missing_dataset_leaves_no_run_folder(tmp_path):
+    from archsearch.api import search
+
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
+        search(
+            "deeparchitect",
+            "random",
+            dataset="cifar10",
+            data_root=tmp_path / "none",
+            budget=1,
+            epochs=1,
+            out=tmp_path / "runs",
+            progress=False,
+        )
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -99,7 +99,7 @@ def test_broken_candidates_become_failed_results(kind: str, message: str) -> Non
 
 
 def test_out_of_memory_is_recognized() -> None:
-    from archsearch.evaluate.trainer import failure_text, is_out_of_memory
+    from archsearch.evaluate.failures import failure_text, is_out_of_memory
 
     assert is_out_of_memory(RuntimeError("DefaultCPUAllocator: can't allocate memory: 9 GB"))
     assert is_out_of_memory(MemoryError())
@@ -209,3 +209,25 @@ def test_thread_policy(monkeypatch) -> None:
         Trainer(SPACE, DATA, threads=0)
     Trainer(SPACE, DATA, epochs=1, threads=1, device="cpu")(arch())
     assert torch.get_num_threads() == before  # restored after the call
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"max_steps": 0}, "max_steps must be >= 1"),
+        ({"lr": 0.0}, "lr must be > 0"),
+        ({"schedule": "step"}, "schedule 'step' is not allowed"),
+        ({"amp": "int8"}, "amp 'int8' is not allowed"),
+    ],
+)
+def test_trainer_options_are_validated(options: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Trainer(SPACE, DATA, **options)
+
+
+def test_epoch_override_is_validated_and_schedules_work() -> None:
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
+        Trainer(SPACE, DATA)(arch(), epochs=0)
+    for opts in ({"optimizer": "adamw", "lr": 0.01}, {"schedule": "constant", "warmup_epochs": 1}):
+        r = Trainer(SPACE, DATA, epochs=2, device="cpu", **opts)(arch())
+        assert r.status == "ok" and r.metrics["accuracy"] > 0.4, opts

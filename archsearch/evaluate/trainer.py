@@ -19,7 +19,6 @@ import gc
 import math
 import os
 import time
-import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from archsearch.arch import Architecture
 from archsearch.complexity import count
 from archsearch.data import Data, load_data
 from archsearch.evaluate.base import Report
+from archsearch.evaluate.failures import Diverged, failure_text
 from archsearch.space import Space
 from archsearch.strategy import Result
 
@@ -41,31 +41,6 @@ SCHEDULES = ("cosine", "constant")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
-class Diverged(RuntimeError):
-    """The training or validation loss became NaN or infinite."""
-
-
-_OOM_TEXT = ("out of memory", "can't allocate memory")
-
-
-def is_out_of_memory(e: BaseException) -> bool:
-    """Whether ``e`` is an out-of-memory error (CUDA, another accelerator or the CPU allocator)."""
-    oom = getattr(torch.cuda, "OutOfMemoryError", ())
-    if isinstance(e, MemoryError) or (bool(oom) and isinstance(e, oom)):
-        return True
-    return isinstance(e, RuntimeError) and any(t in str(e) for t in _OOM_TEXT)
-
-
-def failure_text(e: BaseException) -> str:
-    """The error text of a failed candidate: a short line for OOM and divergence, else the traceback."""
-    if is_out_of_memory(e):
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        return f"out of memory: {first}"
-    if isinstance(e, Diverged):
-        return str(e)
-    return "".join(traceback.format_exception(e)).rstrip()
-
-
 class Trainer:
     """Train a candidate for ``epochs`` (or ``max_steps``) and return its validation metrics."""
 
@@ -74,7 +49,7 @@ class Trainer:
         space: Space,
         data: Data | str = "digits",
         epochs: int = 3,
-        batch_size: int = 64,
+        batch_size: int = 32,
         lr: float = 0.05,
         momentum: float = 0.9,
         nesterov: bool = True,
