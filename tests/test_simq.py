@@ -224,6 +224,8 @@ def test_linas_reads_exact_objectives_and_predicts_the_rest():
         s.ask()  # the third round refits on the 12 validated records
         assert [p is not None for p in s.predictors] == predicted
         assert s.exact_objectives() == ([1] if exact else [])
+    with pytest.raises(ValueError, match="exact='no' is not allowed"):
+        LINAS(space, exact="no")
 
 
 def test_evaluator_end_to_end(tmp_path):

@@ -113,7 +113,9 @@ class LINAS(Strategy):
         exact: bool = True,
     ) -> None:
         super().__init__(space, objectives, seed)
-        self.log_costs, self.exact = bool(log_costs), bool(exact)
+        if not isinstance(exact, bool):
+            raise ValueError(f"exact={exact!r} is not allowed; expected true or false")
+        self.log_costs, self.exact = bool(log_costs), exact
         if population < 2 or inner_evals < 1:
             raise ValueError(
                 f"population={population} must be >= 2 and inner_evals={inner_evals} >= 1"
