@@ -174,6 +174,7 @@ class SimQEvaluator:
         s = space.settings
         table = self.run_path / "latency_table.json" if self.run_path else None
         self.latency = latency or LatencyTable(table, batch=s.latency_batch)
+        space.bind(self.task, self.latency)
         self.points: list[tuple[float, float, float]] = self._journal_points()
         self.baseline, self.fp32 = self._reference_points()
         self._write_summary()

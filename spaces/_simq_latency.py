@@ -76,14 +76,15 @@ class LatencyTable:
             key = _key(layer, shapes[name])
             bits = int(policy.get(name, 32))
             if key not in self.entries:
-                self.entries[key] = self._measure(layer, shapes[name])
+                self.entries[key] = self.measure(layer, shapes[name])
                 grew = True
             total += self.entries[key]["32" if bits >= 32 else "8"]
         if grew:
             self.save()
         return total
 
-    def _measure(self, layer: nn.Module, shape: tuple[int, ...]) -> dict[str, float]:
+    def measure(self, layer: nn.Module, shape: tuple[int, ...]) -> dict[str, float]:
+        """Time ``layer`` on a batch of inputs of ``shape`` at 32 and 8 bits (ms per batch)."""
         x = torch.rand(self.batch, *shape)
         w = layer.weight.detach()
         if isinstance(layer, nn.Conv2d):
@@ -132,18 +133,21 @@ def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     total = 0.0
     shapes = _input_shapes(model, input_shape)
     for name, layer in quantizable_layers(model).items():
-        shape = shapes[name]
-        if isinstance(layer, nn.Conv2d):
-            k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels // layer.groups
-            H = (shape[-2] + 2 * layer.padding[0] - layer.kernel_size[0]) // layer.stride[0] + 1
-            W = (shape[-1] + 2 * layer.padding[1] - layer.kernel_size[1]) // layer.stride[1] + 1
-            total += float(k * layer.out_channels * H * W)
-        else:
-            tokens = 1
-            for s in shape[:-1]:
-                tokens *= s
-            total += float(tokens * layer.in_features * layer.out_features)
+        total += layer_mac(layer, shapes[name])
     return total
+
+
+def layer_mac(layer: nn.Module, shape: tuple[int, ...]) -> float:
+    """Multiply-adds of one conv / linear layer on one input of ``shape`` (no batch axis)."""
+    if isinstance(layer, nn.Conv2d):
+        k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels // layer.groups
+        H = (shape[-2] + 2 * layer.padding[0] - layer.kernel_size[0]) // layer.stride[0] + 1
+        W = (shape[-1] + 2 * layer.padding[1] - layer.kernel_size[1]) // layer.stride[1] + 1
+        return float(k * layer.out_channels * H * W)
+    tokens = 1
+    for s in shape[:-1]:
+        tokens *= s
+    return float(tokens * layer.in_features * layer.out_features)
 
 
 def _key(layer: nn.Module, shape: tuple[int, ...]) -> str:

@@ -88,6 +88,8 @@ class SimQSpace(Space):
         self._params: dict[str, Param] = {}
         self._layout: tuple[dict[str, tuple[int, list]], int] | None = None
         self._bit_cache: dict[tuple, list[Param]] = {}
+        self._bound: tuple[Task, Any] | None = None
+        self._profiles: dict[Any, Any] = {}
 
     def param(self, name: str, options: Sequence[Value]) -> Param:
         """The cached ``Choice`` named ``name``."""
@@ -171,6 +173,37 @@ class SimQSpace(Space):
         from archsearch.spaces._simq_eval import SimQEvaluator
 
         return SimQEvaluator(self, data, **options)
+
+    def bind(self, task: Task, latency: Any) -> None:
+        """Let :meth:`estimate` use ``task`` and the evaluator's latency table (the evaluator
+        calls this)."""
+        self._bound, self._profiles = (task, latency), {}
+
+    def estimate(self, arch: Architecture | Mapping[str, Value]) -> dict[str, float]:
+        """Exact ``size_mb``, ``latency_ms``, ``params`` and ``flops`` of a record, without
+        evaluating it (:mod:`archsearch.spaces._simq_estimate`); ``{}`` before an evaluator
+        has bound the task and latency table."""
+        from archsearch.spaces import _simq_estimate as est
+
+        if self._bound is None:
+            return {}
+        task, table = self._bound
+        if "reference" not in self._profiles:
+            self._profiles["reference"] = est.reference_shapes(
+                self.max_dims(task), task.input_shape
+            )
+        d = arch.decisions if isinstance(arch, Architecture) else arch
+        dims = self.dims(d, task)
+        if dims not in self._profiles:
+            self._profiles[dims] = est.profile(dims, self._profiles["reference"])
+        prof = self._profiles[dims]
+        policy = self.policy(d)
+        return {
+            "size_mb": est.size_mb(prof, policy),
+            "latency_ms": est.latency_ms(prof, policy, table),
+            "params": float(sum(n for n, _ in prof.params)),
+            "flops": prof.macs,
+        }
 
 
 class SimQResNet(SimQSpace):

@@ -189,6 +189,45 @@ def test_linas_refits_predictors_and_proposes_new_architectures():
         LINAS(space, predictor="xgb")
 
 
+@pytest.mark.parametrize("name", ["simq-resnet", "simq-vit"])
+def test_estimate_equals_the_evaluator_for_random_subnetworks(name):
+    space = get_space(name, bits=[4, 8, 32], latency_batch=4, bn_batches=1, calib_batches=1)
+    rng = np.random.default_rng(3)
+    assert space.estimate(space.sample(rng)) == {}  # no evaluator bound yet: nothing known
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(48, 1, 8, 8, generator=g), torch.randint(0, 10, (48,), generator=g)
+    data = Data.from_tensors(X[:32], y[:32], X[32:], y[32:], name="tiny", num_classes=10)
+    ev = space.evaluator(data, epochs=0, seed=0)
+    for _ in range(6):
+        arch = space.sample(rng)
+        est = space.estimate(arch)  # before the evaluation: table entries met here first
+        r = ev.evaluate(arch)
+        assert est["size_mb"] == r.metrics["size_mb"]
+        assert est["latency_ms"] == r.metrics["latency_ms"]
+        assert est["params"] == r.cost["params"] and est["flops"] == r.cost["flops"]
+
+
+def test_linas_reads_exact_objectives_and_predicts_the_rest():
+    from archsearch.spaces._simq_latency import LatencyTable
+
+    space = get_space("simq-vit", latency_batch=2)
+    space.bind(TASK, LatencyTable(batch=2, repeats=1))
+
+    def evaluate(arch):
+        return Result(metrics={"accuracy": len(space.policy(arch)) / 20.0, **space.estimate(arch)})
+
+    for exact, predicted in ((True, [True, False]), (False, [True, True])):
+        s = LINAS(space, "accuracy,size_mb", seed=0, population=6, inner_evals=36, exact=exact)
+        for _ in range(12):
+            t = s.ask()
+            s.tell(t, evaluate(t.arch))
+        s.ask()  # the third round refits on the 12 validated records
+        assert [p is not None for p in s.predictors] == predicted
+        assert s.exact_objectives() == ([1] if exact else [])
+    with pytest.raises(ValueError, match="exact='no' is not allowed"):
+        LINAS(space, exact="no")
+
+
 def test_evaluator_end_to_end(tmp_path):
     space = get_space("simq-resnet", latency_batch=4, bn_batches=1, calib_batches=1)
     g = torch.Generator().manual_seed(0)

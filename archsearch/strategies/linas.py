@@ -15,6 +15,11 @@ are all-zero, which masks inactive genes. An inner NSGA-II (:class:`~archsearch.
 then runs ``inner_evals`` predicted evaluations, started from the validated Pareto set; the
 members of its final population not validated yet form the next round (topped up with
 offspring, then random samples, when fewer than ``P`` are new).
+
+Objectives the space knows exactly are not predicted: when the space has the optional
+``estimate(arch) -> dict[str, float]`` hook (``docs/contracts.md``) and its answer names an
+objective, the inner NSGA-II reads that objective from ``estimate`` (``exact=False`` predicts
+every objective, as DyNAS-T does).
 """
 
 from __future__ import annotations
@@ -105,9 +110,12 @@ class LINAS(Strategy):
         crossover: float = 0.9,
         mutation: float = 1.0,
         log_costs: bool = True,
+        exact: bool = True,
     ) -> None:
         super().__init__(space, objectives, seed)
-        self.log_costs = bool(log_costs)
+        if not isinstance(exact, bool):
+            raise ValueError(f"exact={exact!r} is not allowed; expected true or false")
+        self.log_costs, self.exact = bool(log_costs), exact
         if population < 2 or inner_evals < 1:
             raise ValueError(
                 f"population={population} must be >= 2 and inner_evals={inner_evals} >= 1"
@@ -128,7 +136,7 @@ class LINAS(Strategy):
         self.queue: list[Architecture] = []
         self.seen: set[str] = set()
         self.rounds = 0
-        self.predictors: list[Predictor] = []
+        self.predictors: list[Predictor | None] = []
         self._features: DecisionFeatures | None = None
 
     def attach(self, space: Space) -> None:
@@ -170,21 +178,38 @@ class LINAS(Strategy):
             out.append(arch)
         return out
 
+    def exact_objectives(self) -> list[int]:
+        """Indices of the objectives the space's ``estimate`` gives exactly (not predicted)."""
+        estimate = getattr(self.space, "estimate", None)
+        if not (self.exact and callable(estimate) and self.archs):
+            return []
+        known = estimate(self.archs[0])
+        return [j for j, o in enumerate(self.objectives) if o.name in known]
+
     def _predicted_round(self) -> list[Architecture]:
         X = self._encode(self.archs, fit=True)
         Y = np.array(self.F, dtype=float)
+        exact = self.exact_objectives()
         # A positive cost (oriented value < 0 everywhere) is fitted on a log scale: size and
         # latency are sums of products of the genes' effects, closer to additive in log space.
         logs = [self.log_costs and bool((Y[:, j] < 0).all()) for j in range(Y.shape[1])]
         self.predictors = [
-            fit_predictor(X, np.log(-Y[:, j]) if lg else Y[:, j], self.cv, self.predictor)
+            None
+            if j in exact
+            else fit_predictor(X, np.log(-Y[:, j]) if lg else Y[:, j], self.cv, self.predictor)
             for j, lg in enumerate(logs)
         ]
 
+        def column(j: int, archs: list[Architecture], Z: np.ndarray) -> np.ndarray:
+            p, o = self.predictors[j], self.objectives[j]
+            if p is None:
+                return np.array([o.sign() * self.space.estimate(a)[o.name] for a in archs])
+            c = p.predict(Z)
+            return -np.exp(c) if logs[j] else c
+
         def fitness(archs: list[Architecture]) -> np.ndarray:
             Z = self._encode(archs)
-            cols = [p.predict(Z) for p in self.predictors]
-            return np.stack([-np.exp(c) if lg else c for c, lg in zip(cols, logs)], axis=1)
+            return np.stack([column(j, archs, Z) for j in range(len(logs))], axis=1)
 
         keep = survivors(Y, min(self.core.population, len(self.archs)))
         start = [self.archs[int(i)] for i in keep]
