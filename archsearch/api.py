@@ -287,6 +287,7 @@ def search(
             def each(record: Record) -> None:
                 if bar is not None:
                     bar(record)
+                _check_objectives(record, objs)
                 if on_record is not None:
                     on_record(record)
 
@@ -311,6 +312,20 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "objectives": None,
 }
+
+
+def _check_objectives(record: Record, objectives: Sequence[Objective]) -> None:
+    """Stop a search whose objective names a metric its successful trials do not report."""
+    result = record.result
+    if result.status != "ok":
+        return
+    for o in objectives:
+        if o.name not in result.metrics and o.name not in result.cost:
+            known = ", ".join(sorted({*result.metrics, *result.cost}))
+            raise ValueError(
+                f"objective '{o.name}' is not a metric of this search's trials; they report: "
+                f"{known}"
+            )
 
 
 def _differs(key: str, given: Any, cfg: dict[str, Any]) -> bool:

@@ -86,11 +86,29 @@ def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -
         for n, p in params.items()
         if n not in fixed and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
-    for key in options:
+    for key, value in options.items():
         if key not in allowed:
             raise ValueError(
                 f"{kind} '{name}' has no option '{key}'; options: {', '.join(allowed) or 'none'}"
             )
+        _check_type(kind, name, key, params[key].default, value)
+
+
+def _check_type(kind: str, name: str, key: str, default: Any, value: Any) -> None:
+    """Raise ValueError when ``value`` is not a number/bool like the option's default."""
+    if isinstance(default, bool):
+        ok, noun = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, noun = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, noun = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    else:
+        return
+    if not ok:
+        raise ValueError(
+            f"{kind} '{name}': option {key} must be {noun} (default {json.dumps(default)}), "
+            f"got {json.dumps(value)}"
+        )
 
 
 def _listing(kind: str) -> int:

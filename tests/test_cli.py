@@ -105,6 +105,11 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
         (["search", "--space-opt", "max_cells=0"], ["max_cells must be an integer in [1, 16]"]),
         (["search", "--strategy-opt", "depth=2"], ["strategy 'random' has no option 'depth'"]),
         (["search", "--objectives", "accuracy:up"], ["direction 'up'", "max or min"]),
+        (
+            ["search", "--strategy", "evolution", "--strategy-opt", "population=abc"],
+            ["option population must be an integer", '"abc"'],
+        ),
+        (["search", "--strategy", "smbo", "--strategy-opt", "epsilon=x"], ["epsilon must be a number"]),
         (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
         (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),

@@ -365,3 +365,10 @@ def test_missing_dataset_leaves_no_run_folder(tmp_path):
             progress=False,
         )
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_an_objective_no_trial_reports_stops_the_search_keeping_its_trial(tmp_path: Path) -> None:
+    kw = dict(evaluator=score, budget=5, out=tmp_path, run_id="r", progress=False, report=False)
+    with pytest.raises(ValueError, match=r"objective 'acuracy' is not a metric.*accuracy, params"):
+        search(SPACE, "random", objectives="acuracy", **kw)
+    assert len(Run.open(tmp_path / "r").records()) == 1
