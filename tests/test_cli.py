@@ -109,7 +109,10 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
             ["search", "--strategy", "evolution", "--strategy-opt", "population=abc"],
             ["option population must be an integer", '"abc"'],
         ),
-        (["search", "--strategy", "smbo", "--strategy-opt", "epsilon=x"], ["epsilon must be a number"]),
+        (
+            ["search", "--strategy", "smbo", "--strategy-opt", "epsilon=x"],
+            ["epsilon must be a number"],
+        ),
         (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
         (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),
