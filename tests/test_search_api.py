@@ -372,3 +372,22 @@ def test_an_objective_no_trial_reports_stops_the_search_keeping_its_trial(tmp_pa
     with pytest.raises(ValueError, match=r"objective 'acuracy' is not a metric.*accuracy, params"):
         search(SPACE, "random", objectives="acuracy", **kw)
     assert len(Run.open(tmp_path / "r").records()) == 1
+
+
+def test_ctrl_c_mid_trial_then_resume_gives_the_uninterrupted_sequence(tmp_path: Path) -> None:
+    kw = dict(evaluator=score, budget=6, out=tmp_path, progress=False, report=False)
+    whole = search(SPACE, "random", run_id="whole", **kw)
+    calls = []
+
+    def interrupted(arch: Architecture) -> dict[str, float]:
+        calls.append(arch)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return score(arch)
+
+    with pytest.raises(KeyboardInterrupt):
+        search(SPACE, "random", run_id="cut", **{**kw, "evaluator": interrupted})
+    assert len(Run.open(tmp_path / "cut").records()) == 2
+    resumed = search(SPACE, resume=tmp_path / "cut", **kw)
+    assert [r.trial.number for r in resumed.records()] == list(range(6))
+    assert archs(resumed) == archs(whole)
