@@ -111,6 +111,24 @@ def _check_type(kind: str, name: str, key: str, default: Any, value: Any) -> Non
         )
 
 
+def check_device(name: str) -> None:
+    """Raise ValueError unless ``name`` is ``auto`` or a torch device this machine has."""
+    import torch
+
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(
+            f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name!r}: this machine has no CUDA GPU; use auto or cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+
+
 def _listing(kind: str) -> int:
     known = entries(kind)
     width = max((len(n) for n in known), default=0)

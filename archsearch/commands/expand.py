@@ -63,27 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _check_device(name: str) -> None:
-    """Raise ValueError unless ``name`` is ``auto`` or a torch device this machine has."""
-    import torch
-
-    if name == "auto":
-        return
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(
-            f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {name!r}: this machine has no CUDA GPU; use auto or cpu")
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"--device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
-
-
 def run(args: argparse.Namespace) -> int:
     """Handler of ``archsearch expand``."""
     from archsearch.arch import Architecture
+    from archsearch.cli import check_device
     from archsearch.data import load_data
     from archsearch.results import Record, Run
     from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer, GrowthSettings
@@ -110,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--max-params must be >= 1 (or left out for no cap), got {args.max_params}"
         )
-    _check_device(args.device)
+    check_device(args.device)
     GrowthSettings(
         tau=args.tau, alpha=args.alpha, cooldown=args.cooldown, allowed=args.allowed, **fixed
     )
