@@ -391,3 +391,14 @@ def test_ctrl_c_mid_trial_then_resume_gives_the_uninterrupted_sequence(tmp_path:
     resumed = search(SPACE, resume=tmp_path / "cut", **kw)
     assert [r.trial.number for r in resumed.records()] == list(range(6))
     assert archs(resumed) == archs(whole)
+
+
+def test_resume_rejects_a_smaller_budget_and_a_folder_that_is_no_search(tmp_path: Path) -> None:
+    kw = dict(evaluator=score, out=tmp_path, progress=False, report=False)
+    search(SPACE, "random", budget=4, run_id="r", **kw)
+    with pytest.raises(ValueError, match="budget 2 is below the 4 trials .* budget >= 4"):
+        search(SPACE, resume=tmp_path / "r", budget=2, **kw)
+    assert Run.open(tmp_path / "r").config["budget"] == 4
+    Run.create(tmp_path, "other", {"space": "expanding"})
+    with pytest.raises(ValueError, match="run.json lacks strategy, budget, epochs, seed"):
+        search(SPACE, resume=tmp_path / "other", **kw)
