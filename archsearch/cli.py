@@ -15,6 +15,7 @@ import inspect
 import json
 import pkgutil
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -351,6 +352,11 @@ def _message(error: BaseException) -> str:
     return " ".join(text.split("\n"))
 
 
+def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Show a warning as one line ``archsearch: warning: <message>``, without the source line."""
+    print(f"archsearch: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archsearch`` console script; returns the exit status."""
     parser = build_parser()
@@ -359,7 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
         parser.error(f"a command is required; choose from {commands}")
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return int(args.func(args) or 0)
     except USER_ERRORS as e:
         print(f"archsearch: error: {_message(e)}", file=sys.stderr)
         return EXIT_USAGE

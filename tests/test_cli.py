@@ -316,3 +316,22 @@ def test_ctrl_c_during_a_search_exits_130_with_one_line(monkeypatch, capsys):
     code, _, err = run_cli(capsys, "search", "--budget", "1", "--quiet")
     assert code == 130
     assert err == "archsearch: interrupted; the run folder keeps every finished trial\n"
+
+
+def test_a_warning_is_one_line_without_source(tmp_path, capsys):
+    import numpy as np
+
+    from archsearch.registry import lookup
+
+    config = {"space": "deeparchitect", "strategy": "random", "dataset": "digits"}
+    run = Run.create(tmp_path, "r", {**config, "budget": 1, "epochs": 1, "seed": 0})
+    arch = lookup("space", "deeparchitect")().sample(np.random.default_rng(0))
+    run.append(Record(Trial(0, arch), Result(metrics={"accuracy": 0.5}), 1.0, 1.0))
+    with open(run.path / "trials.jsonl", "a") as f:
+        f.write('{"number": 1, "ar')
+    code, out, err = run_cli(capsys, "search", "--resume", str(run.path), "--quiet", "--no-report")
+    assert code == 0, err
+    assert err.splitlines() == [
+        f"archsearch: warning: {run.path}: dropped a truncated last journal line (17 bytes); "
+        "the run was killed while writing it"
+    ]
