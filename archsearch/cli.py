@@ -27,7 +27,15 @@ EXIT_USAGE = 2
 DEFAULT_SPACE = "deeparchitect"
 DEFAULT_STRATEGY = "random"
 DEFAULT_DATASET = "digits"
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, InvalidArchitecture)
+USER_ERRORS = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    InvalidArchitecture,
+)
 
 
 class Parser(argparse.ArgumentParser):

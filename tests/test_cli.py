@@ -114,6 +114,11 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
             ["epsilon must be a number"],
         ),
         (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
+        (
+            ["search", "--strategy", "dedup", "--strategy-opt", "strategy=5"],
+            ["unknown strategy '5'; known: "],
+        ),
+        (["search", "--out", "/dev/null/x"], ["Not a directory", "/dev/null/x"]),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
         (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),
         (["search", "--executor", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial"]),
@@ -335,3 +340,11 @@ def test_a_warning_is_one_line_without_source(tmp_path, capsys):
         f"archsearch: warning: {run.path}: dropped a truncated last journal line (17 bytes); "
         "the run was killed while writing it"
     ]
+
+
+def test_a_missing_nb201_table_leaves_no_run_folder(tmp_path, capsys):
+    table = str(tmp_path / "missing.csv")
+    argv = ["search", "--space", "nb201", "--space-opt", f"table={table}", "--out", str(tmp_path)]
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, "NAS-Bench-201 table not found", "missing.csv")
+    assert list(tmp_path.iterdir()) == []
