@@ -119,6 +119,10 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
             ["unknown strategy '5'; known: "],
         ),
         (["search", "--out", "/dev/null/x"], ["Not a directory", "/dev/null/x"]),
+        (
+            ["search", "--space", "cnn", "--space-opt", "foo=1"],
+            ["space 'cnn' has no option 'foo'; options: stages, family, widths"],
+        ),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
         (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),
         (["search", "--executor", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial"]),
