@@ -135,6 +135,7 @@ def compare_figure(runs: Sequence[tuple[str, Sequence[Record]]], objective: Obje
     for label, records in runs:
         _curve(ax, range(1, len(records) + 1), best_so_far(records, objective), label)
     ax.set_xlabel("trials")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"best {objective.name}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")

@@ -175,3 +175,17 @@ def test_report_tables_write_large_counts_with_k_m_g(tmp_path):
     page = write_report(run).read_text()
     assert not re.search(r"\d\.\d+e\+0\d", page)
     assert re.search(r"<td>\d+(\.\d+)?K</td>", page)
+
+
+def test_trial_axes_have_whole_numbers_only(tmp_path):
+    from archsearch import plots
+
+    records = make_run(tmp_path, "a", n=20).records()
+    figs = [
+        plots.compare_figure([("a", records)], Objective("accuracy")),
+        plots.progress_figure(records, Objective("accuracy")),
+    ]
+    for fig in figs:
+        fig.canvas.draw()
+        ticks = fig.axes[0].get_xticks()
+        assert len(ticks) and all(float(t).is_integer() for t in ticks), ticks
