@@ -2,9 +2,8 @@
 
 Times each step of the local loop, ``ask -> evaluate (no-op) -> journal append -> tell ->
 snapshot``, for ``--trials`` random-search trials on the DeepArchitect example space (the
-registered ``deeparchitect`` space; a comparable inline module-language space if it is not
-installed), then the whole ``archsearch.api.search`` call end to end with a snapshot after
-every trial and with the default snapshot cadence. Writes ``results/benchmarks/overhead.json``.
+registered ``deeparchitect`` space), then the whole ``archsearch.api.search`` call end to end
+with a snapshot after every trial and with the default snapshot cadence. Writes ``results/benchmarks/overhead.json``.
 
 Run: ``python benchmarks/overhead.py [--trials 1000] [--out results/benchmarks/overhead.json]``.
 """
@@ -22,36 +21,11 @@ from pathlib import Path
 
 from archsearch.api import search
 from archsearch.evaluate.base import call_evaluator
-from archsearch.registry import entries, get_space
+from archsearch.registry import get_space
 from archsearch.results import Record, Run
 from archsearch.space import Space
 from archsearch.strategies.random import RandomSearch
 from archsearch.strategy import Result
-
-
-def inline_space() -> Space:
-    """A DeepArchitect-style conv space (shared width, Repeat of Or/Optional cells)."""
-    from archsearch.layers import avg_pool, batch_norm, conv, max_pool, sep_conv
-    from archsearch.modules import D, Layer, ModuleSpace, Optional, Or, Repeat, Seq
-
-    def program():
-        width = D([16, 32, 64], name="width")
-
-        def cell():
-            op = Or(
-                lambda: Layer(conv, filters=width, kernel=D([3, 5])),
-                lambda: Layer(sep_conv, filters=width, kernel=D([3, 5])),
-                lambda: Layer(max_pool, kernel=3),
-                lambda: Layer(avg_pool, kernel=3),
-                labels=["conv", "sep_conv", "max_pool", "avg_pool"],
-                name="op",
-            )
-            return Seq(op, Optional(lambda: Layer(batch_norm), name="bn"))
-
-        stages = [Seq(Repeat(cell, range(1, 4), name="cells"), name=f"stage{s}") for s in range(2)]
-        return Seq(Layer(conv, filters=width, name="stem"), *stages)
-
-    return ModuleSpace(program, name="deeparchitect-inline")
 
 
 def noop(arch) -> Result:
@@ -127,8 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--out", default="results/benchmarks/overhead.json")
     args = parser.parse_args(argv)
-    registered = "deeparchitect" in entries("space")
-    space = get_space("deeparchitect") if registered else inline_space()
+    space = get_space("deeparchitect")
     with tempfile.TemporaryDirectory() as tmp:
         comp = components(space, args.trials, Path(tmp))
         e2e = [end_to_end(space, args.trials, Path(tmp), s) for s in (0.0, 1.0)]
@@ -136,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
     record = {
         "benchmark": "per-trial overhead of the search loop, no-op evaluator, random search",
         "space": space.name,
-        "space_source": "registry" if registered else "inline stand-in (same structure)",
+        "space_source": "registry",
         "trials": args.trials,
         "components": comp,
         "loop_mean_ms": round(loop_us / 1e3, 3),

@@ -37,7 +37,8 @@ from archsearch.spaces.nb201 import from_arch_str  # noqa: E402
 from archsearch.evaluate.table import TableEvaluator  # noqa: E402
 from archsearch.pareto import hypervolume, pareto_mask  # noqa: E402
 from archsearch.registry import get_space, get_strategy  # noqa: E402
-from archsearch.strategy import Exhausted, Result  # noqa: E402
+from archsearch.strategy import Result  # noqa: E402
+from archsearch.testing.conformance import drive  # noqa: E402
 
 METHODS = {
     "random": ("random", {}),
@@ -62,16 +63,7 @@ def search(name: str, knobs: dict, table: TableEvaluator, seed: int, budget: int
     """One run: the list of (arch key, result) in proposal order."""
     space = get_space("nb201")
     strategy = get_strategy(name)(space, objectives=objectives, seed=seed, **knobs)
-    out = []
-    for _ in range(budget):
-        try:
-            trial = strategy.ask()
-        except Exhausted:
-            break
-        result = table(trial.arch)
-        strategy.tell(trial, result)
-        out.append((trial.arch.key, result))
-    return out
+    return [(trial.arch.key, result) for trial, result in drive(strategy, budget, table)]
 
 
 def summarize(runs: list[list], seconds: list[float], top1: float, optimum: float, budget: int):

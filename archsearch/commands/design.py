@@ -11,20 +11,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from archsearch.commands._argtypes import positive
 from archsearch.solvers.deepmad import DEPTH_PENALTIES, FAMILIES
 
 if TYPE_CHECKING:
     from archsearch.solvers.deepmad import Solution
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,11 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.splitlines()[0],
     )
     p.add_argument("solver", choices=["deepmad"], help="the design solver")
-    p.add_argument("--flops", type=_positive, required=True, help="FLOPs (multiply-adds) budget")
-    p.add_argument("--params", type=_positive, required=True, help="parameter budget")
+    p.add_argument("--flops", type=positive, required=True, help="FLOPs (multiply-adds) budget")
+    p.add_argument("--params", type=positive, required=True, help="parameter budget")
     p.add_argument("--family", choices=sorted(FAMILIES), default="resnet", help="block family")
     p.add_argument(
-        "--rho", type=_positive, help="effectiveness bound rho0 (default: 0.3 resnet, 0.5 mbconv)"
+        "--rho", type=positive, help="effectiveness bound rho0 (default: 0.3 resnet, 0.5 mbconv)"
     )
     p.add_argument("--resolution", type=int, default=224, help="design resolution (default 224)")
     p.add_argument(
@@ -50,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--classes", type=int, default=1000, help="classifier outputs (default 1000)")
     p.add_argument(
-        "--time-limit", type=_positive, default=0.8, help="seconds for the branch and bound"
+        "--time-limit", type=positive, default=0.8, help="seconds for the branch and bound"
     )
     p.add_argument("--out", metavar="FILE", help="write the Architecture JSON here")
     p.set_defaults(func=run)

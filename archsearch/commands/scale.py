@@ -15,26 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.arch import Architecture
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _key_value(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key.strip(), json.loads(raw)
-    except json.JSONDecodeError:
-        return key.strip(), raw
+from archsearch.cli import key_value
+from archsearch.commands._argtypes import positive
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="architecture JSON, a run's best.json or folder, or a reference network "
         "(regnety-400mf, regnety-4.0gf, efficientnet-b0)",
     )
-    p.add_argument("--factor", type=_positive, required=True, help="flop multiplier s")
+    p.add_argument("--factor", type=positive, required=True, help="flop multiplier s")
     p.add_argument("--alpha", type=float, default=0.8, help="width's flop share (default 0.8)")
     p.add_argument(
         "--strategy",
@@ -64,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--space-opt",
         action="append",
-        type=_key_value,
+        type=key_value,
         metavar="K=V",
         help="option of a non-cnn space, e.g. cells=6 filters=96 for nasnet (repeatable)",
     )

@@ -16,10 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from archsearch.arch import Architecture, InvalidArchitecture
 from archsearch.registry import register_strategy
 from archsearch.space import Space
-from archsearch.strategy import Exhausted, Strategy, Trial
+from archsearch.strategies._designed import DesignedNetworks
 
 
 def _as_list(name: str, value: float | Sequence[float] | None) -> list[float]:
@@ -35,12 +34,10 @@ def _as_list(name: str, value: float | Sequence[float] | None) -> list[float]:
 
 
 @register_strategy("deepmad", description="DeepMAD: train the networks solved for each budget")
-class DeepMADStrategy(Strategy):
+class DeepMADStrategy(DesignedNetworks):
     """Asks the DeepMAD solution of each (flops, params) budget once, then stops."""
 
-    #: Needs budgets: not part of the generic conformance runs.
-    generic = False
-    multi_objective = True
+    noun = "DeepMAD networks"
 
     def __init__(
         self,
@@ -84,29 +81,13 @@ class DeepMADStrategy(Strategy):
                 raise ValueError(f"budget_resolution must be >= 1, got {budget_resolution}")
             f_list = [f * (res / budget_resolution) ** 2 for f in f_list]
         self.budgets = list(zip(f_list, p_list))
-        self.queue: list[Architecture] = []
-        self.meta: list[dict[str, float]] = []
         for f, p in self.budgets:
             sol = optimize(f, p, family, rho, res, num_classes=num_classes, **options)
-            try:
-                self.queue.append(space.validate(sol.arch))
-            except InvalidArchitecture as e:
-                raise ValueError(
-                    f"the DeepMAD network is not an architecture of this space ({e}); "
-                    "use --space cnn --space-opt free=true"
-                ) from None
-            self.meta.append(
-                {
-                    "flops_budget": f,
-                    "params_budget": p,
-                    "deepmad_objective": sol.objective,
-                    "deepmad_bound": sol.bound,
-                }
+            self._add(
+                sol.arch,
+                "the DeepMAD network",
+                flops_budget=f,
+                params_budget=p,
+                deepmad_objective=sol.objective,
+                deepmad_bound=sol.bound,
             )
-
-    def ask(self) -> Trial:
-        """The next solved network, with its budget and objective in the trial's meta."""
-        if self.n_asked >= len(self.queue):
-            raise Exhausted(f"all {len(self.queue)} DeepMAD networks were asked")
-        i = self.n_asked
-        return self._trial(self.queue[i], **self.meta[i])

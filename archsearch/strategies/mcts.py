@@ -109,36 +109,31 @@ class MCTS(Strategy):
         self.children.append({})
         return len(self.visits) - 1
 
-    def _mean_of(self, i: int) -> float:
-        if self.ok[i] == 0:
+    def _normalized(self, n: float, ok: float, total: float) -> float:
+        """Mean score of ``ok`` scored trials out of ``n`` (sum ``total``), scaled by the range."""
+        if ok == 0:
             return 0.0
         span = self.high - self.low
         if span <= 0:
-            return self.ok[i] / self.visits[i]
-        return (self.total[i] - self.ok[i] * self.low) / span / self.visits[i]
+            return ok / n
+        return (total - ok * self.low) / span / n
+
+    def _mean_of(self, i: int) -> float:
+        return self._normalized(self.visits[i], self.ok[i], self.total[i])
 
     def _value_of(self, i: int) -> float:
         if self.ok[i] == 0:
             return 0.0
         span = self.high - self.low
-        if span <= 0:
-            mean, top = self.ok[i] / self.visits[i], 1.0
-        else:
-            mean = (self.total[i] - self.ok[i] * self.low) / span / self.visits[i]
-            top = (self.best[i] - self.low) / span
-        return (1.0 - self.lam) * mean + self.lam * top
+        top = 1.0 if span <= 0 else (self.best[i] - self.low) / span
+        return (1.0 - self.lam) * self._mean_of(i) + self.lam * top
 
     def _amaf_of(self, key: tuple[str, str]) -> tuple[float, float]:
         """(trials, normalized mean score) of one decision value over every trial seen."""
         st = self.amaf.get(key)
         if st is None or st[0] == 0:
             return 0.0, 0.0
-        span = self.high - self.low
-        if st[1] == 0:
-            return st[0], 0.0
-        if span <= 0:
-            return st[0], st[1] / st[0]
-        return st[0], (st[2] - st[1] * self.low) / span / st[0]
+        return st[0], self._normalized(st[0], st[1], st[2])
 
     def _select(self, node: int, width: int, walk: Walk | None = None) -> tuple[int, bool]:
         """(action, is_new): an unvisited action if any is open, else the UCT maximum."""

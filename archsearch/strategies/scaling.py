@@ -15,19 +15,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archsearch.arch import Architecture, InvalidArchitecture
+from archsearch.arch import Architecture
 from archsearch.registry import register_strategy
 from archsearch.space import Space
-from archsearch.strategy import Exhausted, Strategy, Trial
+from archsearch.strategies._designed import DesignedNetworks
 
 
 @register_strategy("scaling", description="compound-scale a run's best network to several factors")
-class ScalingStrategy(Strategy):
+class ScalingStrategy(DesignedNetworks):
     """Asks the base scaled by each of ``factors`` (alpha or a named ``scaling``), then stops."""
 
-    #: Needs a base network: not part of the generic conformance runs.
-    generic = False
-    multi_objective = True
+    noun = "scaled networks"
 
     def __init__(
         self,
@@ -55,22 +53,10 @@ class ScalingStrategy(Strategy):
         arch = base if isinstance(base, Architecture) else load_base(base)
         self.base, self.factors = arch, [float(f) for f in factors]
         self.alpha, self.scaling = float(alpha), scaling
-        self.queue: list[Architecture] = []
         for f in self.factors:
-            scaled = scale(arch, f, self.alpha, strategy=scaling)
-            try:
-                self.queue.append(space.validate(scaled))
-            except InvalidArchitecture as e:
-                raise ValueError(
-                    f"the base scaled by {f:g} is not an architecture of this space ({e}); "
-                    "use --space cnn --space-opt free=true"
-                ) from None
-
-    def ask(self) -> Trial:
-        """The next scaled network, with its factor in the trial's meta."""
-        if self.n_asked >= len(self.queue):
-            raise Exhausted(f"all {len(self.queue)} scaled networks were asked")
-        i = self.n_asked
-        return self._trial(
-            self.queue[i], factor=self.factors[i], scaling=self.scaling or f"alpha={self.alpha:g}"
-        )
+            self._add(
+                scale(arch, f, self.alpha, strategy=scaling),
+                f"the base scaled by {f:g}",
+                factor=f,
+                scaling=scaling or f"alpha={self.alpha:g}",
+            )

@@ -104,9 +104,10 @@ def _check_build(space: Space, arch: Architecture, task: Task) -> None:
         )
 
 
-def _drive(
+def drive(
     strategy: Strategy, n: int, evaluate: Callable[[Architecture], Result]
 ) -> list[tuple[Trial, Result]]:
+    """Ask, evaluate and tell ``n`` trials in turn (fewer if the strategy is exhausted)."""
     out = []
     for _ in range(n):
         try:
@@ -138,8 +139,8 @@ def check_strategy(
 ) -> None:
     """Asks are valid and replayable, seeded, robust to failures/NaN, and resumable."""
     make = lambda: cls(space, objectives=objectives, seed=seed)  # noqa: E731
-    run1 = _drive(make(), n, _with_failures)
-    run2 = _drive(make(), n, _with_failures)
+    run1 = drive(make(), n, _with_failures)
+    run2 = drive(make(), n, _with_failures)
     name = getattr(cls, "__name__", str(cls))
     assert run1, f"{name} on {space.name}: asked nothing"
     for (t1, _), (t2, _) in zip(run1, run2):
@@ -152,9 +153,9 @@ def check_strategy(
     # Snapshot mid-run, restore, and continue: the same trials as the uninterrupted run.
     k = max(1, len(run1) // 2)
     s = make()
-    head = _drive(s, k, _with_failures)
+    head = drive(s, k, _with_failures)
     resumed = restore(s.snapshot(), space)
-    tail = _drive(resumed, len(run1) - k, _with_failures)
+    tail = drive(resumed, len(run1) - k, _with_failures)
     got = [t.arch for t, _ in head + tail]
     want = [t.arch for t, _ in run1]
     assert got == want, (
@@ -163,6 +164,6 @@ def check_strategy(
     # Replaying the journal into a fresh strategy continues the same search too.
     fresh = make()
     fresh.replay(run1[:k])
-    tail = _drive(fresh, len(run1) - k, _with_failures)
+    tail = drive(fresh, len(run1) - k, _with_failures)
     got = [t.arch for t, _ in run1[:k]] + [t.arch for t, _ in tail]
     assert got == want, f"{name} on {space.name}: journal replay did not continue the same search"
