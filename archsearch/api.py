@@ -184,6 +184,11 @@ def search(
     run = Run.open(resume) if resume is not None else None
     cfg = run.config if run is not None else dict(DEFAULTS)
     if run is not None:
+        missing = [k for k in ("space", "strategy", "budget", "epochs", "seed") if k not in cfg]
+        if missing:
+            raise ValueError(
+                f"{run.path}: run.json lacks {', '.join(missing)}; only a search run resumes"
+            )
         _check_resumable(cfg, space, dataset, evaluator)
         # The run's own settings win over new values (a CLI passes its defaults too).
         for key, given in (("seed", seed), ("epochs", epochs), ("objectives", objectives)):
@@ -268,6 +273,11 @@ def search(
                 stacklevel=2,
             )
         records = run.records()
+        if budget < len(records) and budget != cfg.get("budget"):
+            raise ValueError(
+                f"budget {budget} is below the {len(records)} trials {run.path} has finished; "
+                f"give a budget >= {len(records)}"
+            )
         strat = _restore_strategy(run, strat, records)
         if budget != cfg.get("budget"):
             run.update_config(budget=budget)
@@ -287,6 +297,7 @@ def search(
             def each(record: Record) -> None:
                 if bar is not None:
                     bar(record)
+                _check_objectives(record, objs)
                 if on_record is not None:
                     on_record(record)
 
@@ -311,6 +322,20 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "objectives": None,
 }
+
+
+def _check_objectives(record: Record, objectives: Sequence[Objective]) -> None:
+    """Stop a search whose objective names a metric its successful trials do not report."""
+    result = record.result
+    if result.status != "ok":
+        return
+    for o in objectives:
+        if o.name not in result.metrics and o.name not in result.cost:
+            known = ", ".join(sorted({*result.metrics, *result.cost}))
+            raise ValueError(
+                f"objective '{o.name}' is not a metric of this search's trials; they report: "
+                f"{known}"
+            )
 
 
 def _differs(key: str, given: Any, cfg: dict[str, Any]) -> bool:

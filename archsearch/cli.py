@@ -15,6 +15,7 @@ import inspect
 import json
 import pkgutil
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -26,7 +27,15 @@ EXIT_USAGE = 2
 DEFAULT_SPACE = "deeparchitect"
 DEFAULT_STRATEGY = "random"
 DEFAULT_DATASET = "digits"
-USER_ERRORS = (ValueError, KeyError, FileNotFoundError, InvalidArchitecture)
+USER_ERRORS = (
+    ValueError,
+    KeyError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    PermissionError,
+    InvalidArchitecture,
+)
 
 
 class Parser(argparse.ArgumentParser):
@@ -86,11 +95,47 @@ def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -
         for n, p in params.items()
         if n not in fixed and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
-    for key in options:
+    for key, value in options.items():
         if key not in allowed:
             raise ValueError(
                 f"{kind} '{name}' has no option '{key}'; options: {', '.join(allowed) or 'none'}"
             )
+        _check_type(kind, name, key, params[key].default, value)
+
+
+def _check_type(kind: str, name: str, key: str, default: Any, value: Any) -> None:
+    """Raise ValueError when ``value`` is not a number/bool like the option's default."""
+    if isinstance(default, bool):
+        ok, noun = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, noun = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, noun = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    else:
+        return
+    if not ok:
+        raise ValueError(
+            f"{kind} '{name}': option {key} must be {noun} (default {json.dumps(default)}), "
+            f"got {json.dumps(value)}"
+        )
+
+
+def check_device(name: str) -> None:
+    """Raise ValueError unless ``name`` is ``auto`` or a torch device this machine has."""
+    import torch
+
+    if name == "auto":
+        return
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(
+            f"--device {name!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name!r}: this machine has no CUDA GPU; use auto or cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
 
 
 def _listing(kind: str) -> int:
@@ -315,6 +360,11 @@ def _message(error: BaseException) -> str:
     return " ".join(text.split("\n"))
 
 
+def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """Show a warning as one line ``archsearch: warning: <message>``, without the source line."""
+    print(f"archsearch: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archsearch`` console script; returns the exit status."""
     parser = build_parser()
@@ -323,7 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
         parser.error(f"a command is required; choose from {commands}")
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return int(args.func(args) or 0)
     except USER_ERRORS as e:
         print(f"archsearch: error: {_message(e)}", file=sys.stderr)
         return EXIT_USAGE

@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from archsearch.results import Record, pareto_front  # noqa: E402
 from archsearch.strategy import Objective, score  # noqa: E402
@@ -55,6 +56,7 @@ def progress_figure(records: Sequence[Record], objective: Objective) -> Figure |
     )
     _curve(a1, range(1, len(records) + 1), ys, "best so far")
     a1.set_xlabel("trials")
+    a1.xaxis.set_major_locator(MaxNLocator(integer=True))
     a1.set_ylabel(objective.name)
     a1.legend(loc="best")
     t0 = min((r.finished - r.seconds for r in records), default=0.0)
@@ -65,6 +67,18 @@ def progress_figure(records: Sequence[Record], objective: Objective) -> Figure |
         a.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _count_axis(ax, xs: Sequence[float]) -> None:
+    """A log x axis over a decade or more, else linear; ticks read as K/M/G counts."""
+    from archsearch.runview import human
+
+    if xs and max(xs) >= 10 * min(xs):
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: human(v, 3)))
 
 
 def cost_figure(records: Sequence[Record], objective: Objective) -> Figure | None:
@@ -81,7 +95,7 @@ def cost_figure(records: Sequence[Record], objective: Objective) -> Figure | Non
     for ax, i, label in ((axes[0], 0, "FLOPs (multiply-adds)"), (axes[1], 1, "parameters")):
         xs = [(p[i], p[2]) for p in pts if p[i]]
         ax.scatter([x for x, _ in xs], [y for _, y in xs], s=12)
-        ax.set_xscale("log")
+        _count_axis(ax, [x for x, _ in xs])
         ax.set_xlabel(label)
         ax.set_ylabel(objective.name)
         ax.grid(alpha=0.3)
@@ -121,6 +135,7 @@ def compare_figure(runs: Sequence[tuple[str, Sequence[Record]]], objective: Obje
     for label, records in runs:
         _curve(ax, range(1, len(records) + 1), best_so_far(records, objective), label)
     ax.set_xlabel("trials")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"best {objective.name}")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")

@@ -105,8 +105,8 @@ def entries(kind: str) -> dict[str, Entry]:
 def lookup(kind: str, name: str) -> Any:
     """The object registered as ``name``; a ValueError lists the known names otherwise."""
     known = entries(kind)
-    if name not in known:
-        hint = difflib.get_close_matches(name, list(known), n=1)
+    if not isinstance(name, str) or name not in known:
+        hint = difflib.get_close_matches(name, list(known), n=1) if isinstance(name, str) else []
         maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise ValueError(f"unknown {kind} '{name}'{maybe}; known: {', '.join(known) or 'none'}")
     return known[name].obj

@@ -17,6 +17,7 @@ from typing import Any
 
 from archsearch import plots
 from archsearch.results import Record, Run, best_of, pareto_front
+from archsearch.runview import human
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
@@ -37,7 +38,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         if v != v:
             return "nan"
-        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.3e}"
+        return f"{v:.4g}" if abs(v) < 1e4 else human(v)
     if isinstance(v, (dict, list)):
         return json.dumps(v)
     return str(v)

@@ -102,6 +102,12 @@ class Run:
         p = Path(path)
         if not (p / RUN_JSON).is_file():
             raise FileNotFoundError(f"not a run folder (no {RUN_JSON}): {p}")
+        try:
+            cfg = json.loads((p / RUN_JSON).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{p / RUN_JSON} is not valid JSON ({e}); not a run folder") from None
+        if not isinstance(cfg, dict):
+            raise ValueError(f"{p / RUN_JSON} holds a {type(cfg).__name__}, not a run's settings")
         return cls(p)
 
     @property

@@ -23,6 +23,7 @@ Two modes of the one registered space ``cnn``:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -278,3 +279,7 @@ def build(spec: CNNSpec | Architecture, task: Task) -> torch.nn.Module:
 def cnn_space(**options: Any) -> CNNSpace:
     """The ``cnn`` space; ``free=True`` accepts every spec (see the module docstring)."""
     return CNNSpace(**options)
+
+
+# The options are CNNSpace's: let the command line list them and check their names and types.
+cnn_space.__signature__ = inspect.signature(CNNSpace)  # type: ignore[attr-defined]

@@ -60,6 +60,8 @@ class NB201Space(Space):
     def __init__(self, C: int = 16, N: int = 5, table: str | None = None) -> None:
         if C < 1 or N < 1:
             raise ValueError(f"NB201 needs C >= 1 and N >= 1, got C={C}, N={N}")
+        if table is not None and not os.path.isfile(table):
+            raise FileNotFoundError(f"NAS-Bench-201 table not found: {table}")
         self.C, self.N, self.table = int(C), int(N), table
 
     def evaluator(self, data: Any, **options: Any) -> Any:

@@ -105,7 +105,24 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
         (["search", "--space-opt", "max_cells=0"], ["max_cells must be an integer in [1, 16]"]),
         (["search", "--strategy-opt", "depth=2"], ["strategy 'random' has no option 'depth'"]),
         (["search", "--objectives", "accuracy:up"], ["direction 'up'", "max or min"]),
+        (
+            ["search", "--strategy", "evolution", "--strategy-opt", "population=abc"],
+            ["option population must be an integer", '"abc"'],
+        ),
+        (
+            ["search", "--strategy", "smbo", "--strategy-opt", "epsilon=x"],
+            ["epsilon must be a number"],
+        ),
         (["search", "--concurrency", "4"], ["--concurrency", "--executor ray"]),
+        (
+            ["search", "--strategy", "dedup", "--strategy-opt", "strategy=5"],
+            ["unknown strategy '5'; known: "],
+        ),
+        (["search", "--out", "/dev/null/x"], ["Not a directory", "/dev/null/x"]),
+        (
+            ["search", "--space", "cnn", "--space-opt", "foo=1"],
+            ["space 'cnn' has no option 'foo'; options: stages, family, widths"],
+        ),
         (["search", "--executor", "slurm"], ["invalid choice: 'slurm'"]),
         (["search", "--executor", "ray", "--cpus-per-trial", "0"], ["--cpus-per-trial"]),
         (["search", "--executor", "ray", "--gpus-per-trial", "-1"], ["--gpus-per-trial"]),
@@ -308,3 +325,30 @@ def test_ctrl_c_during_a_search_exits_130_with_one_line(monkeypatch, capsys):
     code, _, err = run_cli(capsys, "search", "--budget", "1", "--quiet")
     assert code == 130
     assert err == "archsearch: interrupted; the run folder keeps every finished trial\n"
+
+
+def test_a_warning_is_one_line_without_source(tmp_path, capsys):
+    import numpy as np
+
+    from archsearch.registry import lookup
+
+    config = {"space": "deeparchitect", "strategy": "random", "dataset": "digits"}
+    run = Run.create(tmp_path, "r", {**config, "budget": 1, "epochs": 1, "seed": 0})
+    arch = lookup("space", "deeparchitect")().sample(np.random.default_rng(0))
+    run.append(Record(Trial(0, arch), Result(metrics={"accuracy": 0.5}), 1.0, 1.0))
+    with open(run.path / "trials.jsonl", "a") as f:
+        f.write('{"number": 1, "ar')
+    code, out, err = run_cli(capsys, "search", "--resume", str(run.path), "--quiet", "--no-report")
+    assert code == 0, err
+    assert err.splitlines() == [
+        f"archsearch: warning: {run.path}: dropped a truncated last journal line (17 bytes); "
+        "the run was killed while writing it"
+    ]
+
+
+def test_a_missing_nb201_table_leaves_no_run_folder(tmp_path, capsys):
+    table = str(tmp_path / "missing.csv")
+    argv = ["search", "--space", "nb201", "--space-opt", f"table={table}", "--out", str(tmp_path)]
+    code, _, err = run_cli(capsys, *argv)
+    assert_one_line_error(code, err, "NAS-Bench-201 table not found", "missing.csv")
+    assert list(tmp_path.iterdir()) == []

@@ -552,6 +552,16 @@ def test_expand_command_rejects_bad_settings(tmp_path) -> None:
     args = parser.parse_args(["expand", "--epochs", "0", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="--epochs must be >= 1"):
         args.func(args)
+    args = parser.parse_args(["expand", "--max-params", "-5", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--max-params must be >= 1"):
+        args.func(args)
+    args = parser.parse_args(["expand", "--device", "foo", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--device 'foo' is not a device; use auto, cpu"):
+        args.func(args)
+    if not torch.cuda.is_available():
+        args = parser.parse_args(["expand", "--device", "cuda", "--out", str(tmp_path)])
+        with pytest.raises(ValueError, match="--device 'cuda': this machine has no CUDA GPU"):
+            args.func(args)
     assert not any(tmp_path.iterdir())
 
 

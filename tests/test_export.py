@@ -37,3 +37,32 @@ def test_export_untrained_and_errors(tiny_run, tmp_path):
         export_run(tiny_run, tmp_path / "x", retrain_epochs=-1)
     with pytest.raises(FileNotFoundError, match="not an export folder"):
         load_export(tmp_path)
+
+
+def test_export_command_rejects_a_bad_device_in_one_line(tiny_run, tmp_path, capsys):
+    from archsearch.cli import main
+
+    assert (
+        main(["export", str(tiny_run.path), "--out", str(tmp_path / "x"), "--device", "foo"]) == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == "archsearch: error: --device 'foo' is not a device; use auto, cpu, cuda or cuda:N"
+    )
+    if not torch.cuda.is_available():
+        argv = ["export", str(tiny_run.path), "--out", str(tmp_path / "x"), "--device", "cuda"]
+        assert main(argv) == 2
+        assert "this machine has no CUDA GPU" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_load_back_snippet_of_the_export_guide_runs(tiny_run, tmp_path, monkeypatch, capsys):
+    import re
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parent.parent / "docs" / "export.md"
+    (code,) = re.findall(r"```python\n(.*?)```", guide.read_text(), re.S)
+    export_run(tiny_run, tmp_path / "best-model", retrain_epochs=0)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, str(guide), "exec"), {})
+    assert capsys.readouterr().out.splitlines()[-1] == "True"

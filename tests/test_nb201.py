@@ -104,3 +104,8 @@ def test_real_table_optimum():
     assert best == BEST and ev.rows[best]["accuracy"] == pytest.approx(0.916067, abs=1e-6)
     ops = {from_arch_str(k)[name] for k in ev.rows for name in EDGE_NAMES}
     assert ops == set(OPS)
+
+
+def test_a_missing_table_fails_when_the_space_is_made(tmp_path):
+    with pytest.raises(FileNotFoundError, match="NAS-Bench-201 table not found: .*missing.csv"):
+        nb201(table=str(tmp_path / "missing.csv"))

@@ -16,7 +16,7 @@ import pytest
 from archsearch.arch import Architecture
 from archsearch.report import write_comparison, write_report
 from archsearch.results import Record, Run
-from archsearch.strategy import Result, Trial
+from archsearch.strategy import Objective, Result, Trial
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -137,3 +137,55 @@ def test_report_in_headless_chromium(tmp_path):
     img = Image.open(shot).convert("L")
     lo, hi = img.getextrema()
     assert img.size == (1200, 2400) and hi - lo > 100  # a rendered page, not a blank one
+
+
+def test_cost_axes_read_as_counts_without_overlapping_labels(tmp_path):
+    from archsearch import plots
+
+    def records(flops: list[float]) -> list[Record]:
+        return [
+            Record(
+                Trial(i, Architecture("demo", {"x": i})),
+                Result(metrics={"accuracy": 0.9}, cost={"flops": f, "params": f / 10}),
+                1000.0 + i,
+                1.0,
+            )
+            for i, f in enumerate(flops)
+        ]
+
+    narrow = plots.cost_figure(records([332e3, 481e3]), Objective("accuracy"))
+    narrow.canvas.draw()
+    ax = narrow.axes[0]
+    assert ax.get_xscale() == "linear"
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert labels and all(re.fullmatch(r"[\d.]+K", s) for s in labels), labels
+    assert not [t for t in ax.get_xticklabels(minor=True) if t.get_text()]
+
+    wide = plots.cost_figure(records([3e5, 2e6, 4e7]), Objective("accuracy"))
+    wide.canvas.draw()
+    ax = wide.axes[0]
+    assert ax.get_xscale() == "log"
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert set(labels) >= {"1M", "10M"}, labels
+    assert not [t for t in ax.get_xticklabels(minor=True) if t.get_text()]
+
+
+def test_report_tables_write_large_counts_with_k_m_g(tmp_path):
+    run = make_run(tmp_path, "r", objectives="accuracy,params:min")
+    page = write_report(run).read_text()
+    assert not re.search(r"\d\.\d+e\+0\d", page)
+    assert re.search(r"<td>\d+(\.\d+)?K</td>", page)
+
+
+def test_trial_axes_have_whole_numbers_only(tmp_path):
+    from archsearch import plots
+
+    records = make_run(tmp_path, "a", n=20).records()
+    figs = [
+        plots.compare_figure([("a", records)], Objective("accuracy")),
+        plots.progress_figure(records, Objective("accuracy")),
+    ]
+    for fig in figs:
+        fig.canvas.draw()
+        ticks = fig.axes[0].get_xticks()
+        assert len(ticks) and all(float(t).is_integer() for t in ticks), ticks

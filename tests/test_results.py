@@ -93,3 +93,14 @@ def test_registry_unknown_name_suggests_and_lists():
         lookup("strategy", "randm")
     with pytest.raises(ValueError, match="unknown registry kind 'model'"):
         lookup("model", "x")
+
+
+def test_open_rejects_a_run_json_that_is_not_a_settings_object(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "run.json").write_text("{bad")
+    with pytest.raises(ValueError, match=r"a/run.json is not valid JSON \(.*\); not a run folder"):
+        Run.open(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "run.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match=r"b/run.json holds a list, not a run's settings"):
+        Run.open(tmp_path / "b")

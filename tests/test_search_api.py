@@ -365,3 +365,40 @@ def test_missing_dataset_leaves_no_run_folder(tmp_path):
             progress=False,
         )
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_an_objective_no_trial_reports_stops_the_search_keeping_its_trial(tmp_path: Path) -> None:
+    kw = dict(evaluator=score, budget=5, out=tmp_path, run_id="r", progress=False, report=False)
+    with pytest.raises(ValueError, match=r"objective 'acuracy' is not a metric.*accuracy, params"):
+        search(SPACE, "random", objectives="acuracy", **kw)
+    assert len(Run.open(tmp_path / "r").records()) == 1
+
+
+def test_ctrl_c_mid_trial_then_resume_gives_the_uninterrupted_sequence(tmp_path: Path) -> None:
+    kw = dict(evaluator=score, budget=6, out=tmp_path, progress=False, report=False)
+    whole = search(SPACE, "random", run_id="whole", **kw)
+    calls = []
+
+    def interrupted(arch: Architecture) -> dict[str, float]:
+        calls.append(arch)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return score(arch)
+
+    with pytest.raises(KeyboardInterrupt):
+        search(SPACE, "random", run_id="cut", **{**kw, "evaluator": interrupted})
+    assert len(Run.open(tmp_path / "cut").records()) == 2
+    resumed = search(SPACE, resume=tmp_path / "cut", **kw)
+    assert [r.trial.number for r in resumed.records()] == list(range(6))
+    assert archs(resumed) == archs(whole)
+
+
+def test_resume_rejects_a_smaller_budget_and_a_folder_that_is_no_search(tmp_path: Path) -> None:
+    kw = dict(evaluator=score, out=tmp_path, progress=False, report=False)
+    search(SPACE, "random", budget=4, run_id="r", **kw)
+    with pytest.raises(ValueError, match="budget 2 is below the 4 trials .* budget >= 4"):
+        search(SPACE, resume=tmp_path / "r", budget=2, **kw)
+    assert Run.open(tmp_path / "r").config["budget"] == 4
+    Run.create(tmp_path, "other", {"space": "expanding"})
+    with pytest.raises(ValueError, match="run.json lacks strategy, budget, epochs, seed"):
+        search(SPACE, resume=tmp_path / "other", **kw)

@@ -66,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``archsearch expand``."""
     from archsearch.arch import Architecture
+    from archsearch.cli import check_device
     from archsearch.data import load_data
     from archsearch.results import Record, Run
     from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer, GrowthSettings
@@ -88,6 +89,11 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.max_params is not None and args.max_params < 1:
+        raise ValueError(
+            f"--max-params must be >= 1 (or left out for no cap), got {args.max_params}"
+        )
+    check_device(args.device)
     GrowthSettings(
         tau=args.tau, alpha=args.alpha, cooldown=args.cooldown, allowed=args.allowed, **fixed
     )

@@ -25,8 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from archsearch.cli import check_device
     from archsearch.export import export_run
 
+    check_device(args.device)
     out = export_run(args.run, args.out, args.trial, args.retrain_epochs, args.device)
-    print(f"exported trial to {out}: arch.json, model.pt2, state_dict.pt, export.json")
+    print(f"exported to {out}: arch.json, model.pt2, state_dict.pt, export.json")
     return 0

@@ -41,25 +41,29 @@ class LocalExecutor:
     ) -> int:
         """Finish up to ``budget`` new trials; returns how many were journaled."""
         snap = _Snapshotter(strategy, run, self.snapshot_seconds)
-        done = 0
+        done, pending = 0, False
         try:
             while done < budget:
                 try:
                     trial = strategy.ask()
                 except Exhausted:
                     break
+                pending = True
                 start = time.time()
                 result = call_evaluator(evaluator, trial)
                 record = Record(trial, result, finished=time.time(), seconds=time.time() - start)
                 run.append(record)
                 strategy.tell(trial, result)
+                pending = False
                 done += 1
                 snap.maybe()
                 if on_record is not None:
                     on_record(record)
         finally:
-            # Also on KeyboardInterrupt: the strategy has been told every journaled trial.
-            snap.now()
+            # Also on KeyboardInterrupt, unless a trial was asked but never journaled: that
+            # snapshot would skip its number and random draws on resume (the journal replays).
+            if not pending:
+                snap.now()
         return done
 
 
