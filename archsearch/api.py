@@ -106,20 +106,21 @@ def _make_strategy(
 def _evaluator(
     evaluator: Callable[..., Any] | None,
     space: Space,
-    dataset: Any,
-    data_root: str | Path | None,
+    data: Any,
     epochs: int,
     seed: int,
     trainer_options: dict[str, Any],
     run_path: Path,
 ) -> Callable[..., Any]:
-    """The caller's evaluator, else the space's own (``Space.evaluator``), else a Trainer."""
+    """The caller's evaluator, else the space's own (``Space.evaluator``), else a Trainer.
+
+    ``data`` is the loaded :class:`~archsearch.data.Data` (``search`` loads it before it makes
+    the run folder) whenever no evaluator is given.
+    """
     if evaluator is not None:
         return evaluator
-    from archsearch.data import Data, load_data
     from archsearch.evaluate.trainer import Trainer
 
-    data = dataset if isinstance(dataset, Data) else load_data(dataset, root=data_root)
     own = space.evaluator(
         data,
         epochs=epochs,
@@ -285,9 +286,7 @@ def search(
     bar = None
     try:
         if remaining > 0:
-            fn = _evaluator(
-                evaluator, space_obj, dataset, data_root, epochs, seed, trainer_options, run.path
-            )
+            fn = _evaluator(evaluator, space_obj, dataset, epochs, seed, trainer_options, run.path)
             if progress:
                 best = best_of(records, objs[0])
                 bar = ProgressBar(
