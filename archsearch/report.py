@@ -57,6 +57,12 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _img(png: bytes, alt: str) -> str:
+    """PNG bytes as an inline <img> (keeps the page self-contained)."""
+    data = base64.b64encode(png).decode()
+    return f'<img class="fig" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
 def _png(fig: Any, path: Path) -> str:
     """Save ``fig`` as ``path`` and return it as an inline <img>."""
     import matplotlib.pyplot as plt
@@ -65,8 +71,7 @@ def _png(fig: Any, path: Path) -> str:
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     path.write_bytes(buf.getvalue())
-    data = base64.b64encode(buf.getvalue()).decode()
-    return f'<img class="fig" alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+    return _img(buf.getvalue(), path.stem)
 
 
 def _drawings(run: Run, record: Record, fig_dir: Path) -> list[str]:
@@ -80,18 +85,8 @@ def _drawings(run: Run, record: Record, fig_dir: Path) -> list[str]:
         )
     except (ValueError, TypeError):
         return []
-    draw = getattr(space, "draw", None)
-    if draw is None:
-        return []
-    out = []
-    for path in draw(record.trial.arch, fig_dir):
-        path = Path(path)
-        if path.suffix == ".png":
-            data = base64.b64encode(path.read_bytes()).decode()
-            out.append(
-                f'<img class="fig" alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
-            )
-    return out
+    paths = [Path(p) for p in space.draw(record.trial.arch, fig_dir)]
+    return [_img(p.read_bytes(), p.stem) for p in paths if p.suffix == ".png"]
 
 
 def write_report(run: Run | str | Path) -> Path:
