@@ -116,12 +116,19 @@ class Parallel(Node):
 
 
 class Substitute(Node):
-    """Once its hyperparameters are set, ``fn(**values)`` returns the sub-program to splice in."""
+    """Once its hyperparameters are set, ``fn(**values)`` returns the sub-program to splice in.
+
+    ``Or``, ``Optional`` and ``Repeat`` override :meth:`expand` (they name their sub-programs
+    themselves) and pass no ``fn``.
+    """
 
     kind = "sub"
 
     def __init__(
-        self, fn: Callable[..., Node | Sequence[Node] | None], name: str | None = None, **hps: Any
+        self,
+        fn: Callable[..., Node | Sequence[Node] | None] | None,
+        name: str | None = None,
+        **hps: Any,
     ) -> None:
         self.fn, self.name, self.hps = fn, name, hps
 
@@ -164,7 +171,7 @@ class Or(Substitute):
         if len(set(labels)) != len(labels):
             labels = [f"{label}{i}" for i, label in enumerate(labels)]
         self.branches, self.labels = dict(zip(labels, branches)), labels
-        super().__init__(lambda choice: self.branches[choice], name=name, choice=D(labels))
+        super().__init__(None, name=name, choice=D(labels))
 
     def expand(self, values: dict[str, Value]) -> list[tuple[str, Node]]:
         label = values["choice"]
@@ -178,7 +185,7 @@ class Optional(Substitute):
 
     def __init__(self, body: Node | Callable[[], Node], name: str | None = None) -> None:
         self.body = body
-        super().__init__(lambda choice: None, name=name, choice=D([False, True]))
+        super().__init__(None, name=name, choice=D([False, True]))
 
     def expand(self, values: dict[str, Value]) -> list[tuple[str, Node]]:
         return [("on", _node(self.body))] if values["choice"] else []
@@ -197,7 +204,7 @@ class Repeat(Substitute):
     ) -> None:
         self.body = body
         count = counts if isinstance(counts, (Hyper, Dependent)) else D(list(counts))
-        super().__init__(lambda choice: None, name=name, choice=count)
+        super().__init__(None, name=name, choice=count)
 
     def expand(self, values: dict[str, Value]) -> list[tuple[str, Node]]:
         return [(str(i), _node(self.body)) for i in range(int(values["choice"]))]
