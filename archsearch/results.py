@@ -206,12 +206,13 @@ class Run:
             "pruned": sum(r.result.status == "pruned" for r in records),
         }
         if best is not None:
+            result = best.result.to_json()
             summary.update(
                 number=best.trial.number,
                 value=best.result.value(objs[0].name),
                 arch=best.trial.arch.to_json(),
-                metrics=best.result.to_json()["metrics"],
-                cost=best.result.to_json()["cost"],
+                metrics=result["metrics"],
+                cost=result["cost"],
             )
         _write_atomic(
             self.path / "best.json", json.dumps(summary, indent=2, default=_json_default) + "\n"
