@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import pkgutil
 import sys
@@ -20,13 +19,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from archsearch.arch import InvalidArchitecture
-from archsearch.registry import entries, lookup
+from archsearch.registry import entries
 from archsearch.runview import print_run, print_summary
 
 EXIT_USAGE = 2
 DEFAULT_SPACE = "deeparchitect"
 DEFAULT_STRATEGY = "random"
 DEFAULT_DATASET = "digits"
+#: Exceptions whose message is the whole story: one line and exit status 2.
 USER_ERRORS = (
     ValueError,
     KeyError,
@@ -81,45 +81,6 @@ def key_value(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def check_options(kind: str, name: str, factory: Any, options: dict[str, Any]) -> None:
-    """Raise ValueError when ``options`` names a keyword that ``factory`` does not take."""
-    try:
-        params = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    fixed = {"self", "space", "objectives", "seed"} if kind == "strategy" else {"self"}
-    allowed = [
-        n
-        for n, p in params.items()
-        if n not in fixed and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    for key, value in options.items():
-        if key not in allowed:
-            raise ValueError(
-                f"{kind} '{name}' has no option '{key}'; options: {', '.join(allowed) or 'none'}"
-            )
-        _check_type(kind, name, key, params[key].default, value)
-
-
-def _check_type(kind: str, name: str, key: str, default: Any, value: Any) -> None:
-    """Raise ValueError when ``value`` is not a number/bool like the option's default."""
-    if isinstance(default, bool):
-        ok, noun = isinstance(value, bool), "true or false"
-    elif isinstance(default, int):
-        ok, noun = isinstance(value, int) and not isinstance(value, bool), "an integer"
-    elif isinstance(default, float):
-        ok, noun = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
-    else:
-        return
-    if not ok:
-        raise ValueError(
-            f"{kind} '{name}': option {key} must be {noun} (default {json.dumps(default)}), "
-            f"got {json.dumps(value)}"
-        )
-
-
 def check_device(name: str) -> None:
     """Raise ValueError unless ``name`` is ``auto`` or a torch device this machine has."""
     import torch
@@ -156,99 +117,52 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return _listing("strategy")
 
 
-def _executor_options(args: argparse.Namespace, executor: str) -> dict[str, Any]:
+def _executor_options(args: argparse.Namespace, executor: str | None) -> dict[str, Any] | None:
     names = ("cpus_per_trial", "gpus_per_trial", "concurrency", "scheduler", "max_failures")
     opts = {n: getattr(args, n) for n in (*names, "address") if getattr(args, n) is not None}
-    if executor == "local":
+    if opts and executor != "ray":
         given = [f"--{n.replace('_', '-')}" for n in opts]
-        if given:
-            raise ValueError(
-                f"{', '.join(given)}: valid only with --executor ray; the local executor runs "
-                "one trial at a time in this process"
-            )
-    return opts
-
-
-def _check_resume(
-    args: argparse.Namespace,
-    config: dict[str, Any],
-    space_options: dict[str, Any],
-    strategy_options: dict[str, Any],
-) -> None:
-    """A resumed run keeps its settings (all but the budget); refuse different ones."""
-    from archsearch.strategy import objectives_from
-
-    given = {
-        "--space": (args.space, config.get("space")),
-        "--strategy": (args.strategy, config.get("strategy")),
-        "--dataset": (args.dataset, config.get("dataset")),
-        "--space-opt": (space_options or None, config.get("space_options") or {}),
-        "--strategy-opt": (strategy_options or None, config.get("strategy_options") or {}),
-    }
-    if args.objectives is not None:
-        mine = objectives_from(args.objectives)
-        if mine != objectives_from(config.get("objectives")):
-            given["--objectives"] = (args.objectives, config.get("objectives"))
-    for flag in ("epochs", "seed"):
-        given[f"--{flag}"] = (getattr(args, flag), config.get(flag))
-    for flag, (value, kept) in given.items():
-        if value is not None and value != kept:
-            raise ValueError(
-                f"{flag} {value!r} differs from the resumed run's {kept!r}; a resumed run keeps "
-                "its settings (start a new run to change them)"
-            )
+        raise ValueError(
+            f"{', '.join(given)}: valid only with --executor ray; the local executor runs "
+            "one trial at a time in this process"
+        )
+    return opts or None
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    """Run a search (or resume one) and print a summary naming the run folder and the best."""
-    from archsearch.results import Run
-    from archsearch.strategy import objectives_from
+    """Run a search (or resume one) and print a summary naming the run folder and the best.
 
-    space_options = dict(args.space_opt or [])
-    strategy_options = dict(args.strategy_opt or [])
-    config = Run.open(args.resume).config if args.resume is not None else {}
-    executor = args.executor or config.get("executor") or "local"
-    executor_options = _executor_options(args, executor)
-    kwargs: dict[str, Any] = {}
-    if args.objectives is not None:
-        objectives_from(args.objectives)
-        kwargs["objectives"] = args.objectives
-    if args.resume is not None:
-        _check_resume(args, config, space_options, strategy_options)
-        space, strategy = config.get("space"), config.get("strategy")
-        kwargs["resume"] = args.resume
-    else:
-        space = args.space or DEFAULT_SPACE
-        strategy = args.strategy or DEFAULT_STRATEGY
-        factory = lookup("space", space)
-        check_options("space", space, factory, space_options)
-        factory(**space_options)  # bad option values fail here, before any data is loaded
-        check_options("strategy", strategy, lookup("strategy", strategy), strategy_options)
-        lookup("dataset", args.dataset or DEFAULT_DATASET)
-    given = {
+    The command line only turns argv into the fields of the one search configuration
+    (:class:`archsearch.config.SearchConfig`); :func:`archsearch.api.search` validates and runs.
+    """
+    from archsearch.api import search
+
+    executor = args.executor
+    if executor is None and args.resume is not None:
+        from archsearch.results import Run
+
+        executor = Run.open(args.resume).config.get("executor")
+    fields = {
         "budget": args.budget,
         "epochs": args.epochs,
         "dataset": args.dataset,
         "seed": args.seed,
         "data_root": args.data_root,
+        "objectives": args.objectives,
+        "executor": args.executor,
+        "executor_options": _executor_options(args, executor or "local"),
+        "space_options": dict(args.space_opt) if args.space_opt else None,
+        "strategy_options": dict(args.strategy_opt) if args.strategy_opt else None,
     }
-    kwargs.update({k: v for k, v in given.items() if v is not None})
-    if space_options:
-        kwargs["space_options"] = space_options
-    if strategy_options:
-        kwargs["strategy_options"] = strategy_options
-
-    from archsearch.api import search
-
+    if args.resume is None:
+        fields["out"] = args.out
     run = search(
-        space,
-        strategy,
-        executor=executor,
-        executor_options=executor_options or None,
-        out=args.out,
+        args.space,
+        args.strategy,
+        resume=args.resume,
         progress=not args.quiet,
         report=not args.no_report,
-        **kwargs,
+        **{k: v for k, v in fields.items() if v is not None},
     )
     print_summary(run)
     return 0
@@ -263,7 +177,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
-    from archsearch.api import DEFAULT_BUDGET, DEFAULT_EPOCHS
+    from archsearch.config import SearchConfig
+
+    DEFAULT_BUDGET, DEFAULT_EPOCHS = SearchConfig.budget, SearchConfig.epochs
 
     p = sub.add_parser(
         "search",

@@ -2,8 +2,11 @@
 
 The journal is the truth. One JSON line per finished trial is appended, flushed and fsynced as
 the trial finishes, so a run killed at any moment keeps every finished trial; a truncated last
-line (the kill hit mid-write) is dropped with a warning when the journal is read. The strategy's
-snapshot (``strategy.pkl``) is an optimization for resume, never the record.
+line (the kill hit mid-write) is dropped with a warning when the journal is read; any other
+unreadable line is an error naming it (:mod:`archsearch.journal`). The strategy's snapshot
+(``strategy.json``, :mod:`archsearch.snapshot`) is an optimization for resume, never the record;
+no file of a run folder is ever unpickled. A writer holds the folder's lock
+(:mod:`archsearch.runlock`).
 """
 
 from __future__ import annotations
@@ -12,17 +15,18 @@ import json
 import math
 import os
 import time
+import uuid
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archsearch.journal import JOURNAL, JournalError, Line, read_lines
+from archsearch.runlock import RunLock
 from archsearch.strategy import Objective, Result, Trial, score, scores
 
-JOURNAL = "trials.jsonl"
 RUN_JSON = "run.json"
-SNAPSHOT = "strategy.pkl"
 
 
 @dataclass
@@ -54,7 +58,7 @@ class Record:
         )
 
 
-def _write_atomic(path: Path, text: str | bytes) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     mode = "wb" if isinstance(text, bytes) else "w"
     with open(tmp, mode) as f:
@@ -82,19 +86,46 @@ class Run:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._lock: RunLock | None = None
 
     @classmethod
     def create(cls, root: str | Path, run_id: str, config: dict[str, Any]) -> Run:
-        """Make a new run folder and write ``run.json``; refuses to overwrite an existing run."""
+        """Make a new run folder, lock it and write ``run.json`` (with a fresh run ``id``).
+
+        Refuses to overwrite an existing run. The caller releases the lock with :meth:`close`.
+        """
         path = Path(root) / run_id
         if (path / RUN_JSON).exists():
             raise ValueError(
                 f"run folder {path} already exists; pass --resume {path} to continue it"
             )
         path.mkdir(parents=True, exist_ok=True)
-        run = cls(path)
-        _write_atomic(path / RUN_JSON, json.dumps(config, indent=2, default=_json_default) + "\n")
+        run = cls(path).lock()
+        if (path / RUN_JSON).exists():  # another process made it between the check and the lock
+            run.close()
+            raise ValueError(
+                f"run folder {path} already exists; pass --resume {path} to continue it"
+            )
+        config = {"id": uuid.uuid4().hex, **config}
+        write_atomic(path / RUN_JSON, json.dumps(config, indent=2, default=_json_default) + "\n")
         return run
+
+    def lock(self) -> Run:
+        """Take the folder's writer lock (a second writer gets a one-line error); returns self."""
+        if self._lock is None:
+            self._lock = RunLock(self.path).acquire()
+        return self
+
+    def close(self) -> None:
+        """Release the writer lock, if held."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    @property
+    def id(self) -> str:
+        """The run's identity: ``run.json``'s ``id`` (runs of the first landing: the folder name)."""
+        return str(self.config.get("id") or self.path.name)
 
     @classmethod
     def open(cls, path: str | Path) -> Run:
@@ -119,7 +150,7 @@ class Run:
         """Merge ``changes`` into ``run.json``."""
         cfg = self.config
         cfg.update(changes)
-        _write_atomic(
+        write_atomic(
             self.path / RUN_JSON, json.dumps(cfg, indent=2, default=_json_default) + "\n"
         )
 
@@ -130,30 +161,34 @@ class Run:
 
         return objectives_from(self.config.get("objectives"))
 
-    def append(self, record: Record) -> None:
-        """Append one finished trial to the journal, flushed and fsynced."""
-        line = json.dumps(record.to_json(), default=_json_default, allow_nan=False)
-        with open(self.path / JOURNAL, "a") as f:
-            f.write(line + "\n")
+    def append(self, record: Record) -> bytes:
+        """Append one finished trial to the journal, flushed and fsynced; returns the line."""
+        line = json.dumps(record.to_json(), default=_json_default, allow_nan=False).encode()
+        with open(self.path / JOURNAL, "ab") as f:
+            f.write(line + b"\n")
             f.flush()
             os.fsync(f.fileno())
+        return line
 
     def records(self) -> list[Record]:
         """Every complete journal line; a truncated last line is dropped with a warning."""
-        return list(self._iter_records())
+        return [r for _, r in self.lines()]
 
-    def _iter_records(self) -> Iterator[Record]:
+    def lines(self) -> list[tuple[Line, Record]]:
+        """Each journal line with its record; an unreadable line is a :class:`JournalError`."""
         path = self.path / JOURNAL
-        if not path.exists():
-            return
-        *complete, tail = path.read_bytes().split(b"\n")
-        for i, raw in enumerate(complete):
-            if not raw.strip():
-                continue
+        lines, tail = read_lines(path)
+        out = []
+        for line in lines:
             try:
-                yield Record.from_json(json.loads(raw))
-            except (json.JSONDecodeError, KeyError, UnicodeDecodeError, ValueError) as e:
-                raise ValueError(f"{path}: line {i + 1} is corrupt: {e}") from None
+                if line.data is None:
+                    raise ValueError(line.problem)
+                out.append((line, Record.from_json(line.data)))
+            except (KeyError, TypeError, ValueError) as e:
+                raise JournalError(
+                    f"{path}: line {line.number} is corrupt: {e}; 'archsearch repair "
+                    f"{self.path}' shows it and sets it aside"
+                ) from None
         if tail.strip():
             # Every finished line ends with a newline: a tail without one was cut by a kill.
             warnings.warn(
@@ -161,6 +196,7 @@ class Run:
                 "the run was killed while writing it",
                 stacklevel=3,
             )
+        return out
 
     def repair(self) -> int:
         """Cut a truncated last line off the journal before appending; returns bytes removed."""
@@ -174,15 +210,6 @@ class Run:
         with open(path, "r+b") as f:
             f.truncate(keep)
         return len(data) - keep
-
-    def save_snapshot(self, blob: bytes) -> None:
-        """Write the strategy snapshot atomically."""
-        _write_atomic(self.path / SNAPSHOT, blob)
-
-    def load_snapshot(self) -> bytes | None:
-        """The last strategy snapshot, if any."""
-        p = self.path / SNAPSHOT
-        return p.read_bytes() if p.exists() else None
 
     def best(self, objectives: Sequence[Objective] | None = None) -> Record | None:
         """The record with the best first objective (ties: the earliest)."""
@@ -214,7 +241,7 @@ class Run:
                 metrics=result["metrics"],
                 cost=result["cost"],
             )
-        _write_atomic(
+        write_atomic(
             self.path / "best.json", json.dumps(summary, indent=2, default=_json_default) + "\n"
         )
         if len(objs) > 1:
@@ -230,7 +257,7 @@ class Run:
                     for r in front
                 ],
             }
-            _write_atomic(
+            write_atomic(
                 self.path / "pareto.json", json.dumps(data, indent=2, default=_json_default) + "\n"
             )
         return summary

@@ -6,9 +6,12 @@ from ``self.rng`` (one ``numpy.random.Generator`` seeded from ``seed``), so one 
 trial sequence. Failed, pruned and NaN results are told like any other; :meth:`Strategy.score`
 turns a result into an orientation-free number (larger is better) or None.
 
-State is restorable two ways: :meth:`Strategy.snapshot` / :func:`restore` (a pickle of the
-strategy without its space), or by replaying a journal of (trial, result) pairs through
-:meth:`Strategy.replay`.
+State is restorable two ways. A resumed run replays its journal of (trial, result) pairs
+through :meth:`Strategy.replay`, or, for a strategy that keeps a small JSON state
+(:meth:`Strategy.state` / :meth:`Strategy.load_state`), loads the run's ``strategy.json`` and
+replays only the journal after it (:mod:`archsearch.snapshot`). :meth:`Strategy.snapshot` /
+:func:`restore` copy a strategy in memory (a pickle of it without its space); they are never
+written to, or read from, a run folder.
 """
 
 from __future__ import annotations
@@ -241,8 +244,28 @@ class Strategy(ABC):
                 pass
             self.tell(trial, result)
 
+    def state(self) -> dict[str, Any] | None:
+        """A JSON-ready state that :meth:`load_state` restores; None (the default): replay."""
+        return None
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state`; only strategies whose ``state`` returns a dict get called."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no state; replay its journal")
+
+    def _counters(self) -> dict[str, Any]:
+        """The base's own state: ask/tell counts and the generator, JSON-ready."""
+        return {
+            "n_asked": self.n_asked,
+            "n_told": self.n_told,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def _load_counters(self, state: dict[str, Any]) -> None:
+        self.n_asked, self.n_told = int(state["n_asked"]), int(state["n_told"])
+        self.rng.bit_generator.state = state["rng"]
+
     def snapshot(self) -> bytes:
-        """The strategy's state as bytes (its space is left out)."""
+        """An in-memory copy of the strategy as bytes (its space is left out); not for files."""
         return pickle.dumps(self)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -14,7 +14,9 @@ import pytest
 
 from archsearch import Architecture, FunctionSpace, Strategy
 from archsearch.api import get_executor, search
-from archsearch.results import JOURNAL, SNAPSHOT, Run
+from archsearch.journal import JOURNAL
+from archsearch.results import Run
+from archsearch.snapshot import SNAPSHOT
 from archsearch.strategy import Exhausted
 
 
@@ -150,7 +152,7 @@ def test_resume_continues_the_same_search(tmp_path: Path) -> None:
         SPACE, evaluator=score, resume=half.path, budget=10, progress=False, report=False
     )
     assert archs(resumed) == archs(whole)
-    with pytest.warns(UserWarning, match="keeping its seed 1, not 9"):
+    with pytest.raises(ValueError, match="seed 9 differs from the resumed run's 1"):
         search(SPACE, evaluator=score, resume=half.path, seed=9, progress=False, report=False)
     assert json.loads((half.path / "run.json").read_text())["budget"] == 10
     # Without a snapshot the journal is replayed into a fresh strategy: same continuation.
@@ -319,12 +321,11 @@ def test_resume_needs_unregistered_objects_again(tmp_path: Path) -> None:
 
 def test_unpicklable_strategy_falls_back_to_replay(tmp_path: Path) -> None:
     class Unpicklable(Strategy):
-        def __init__(self, space, objectives=None, seed=0):
-            super().__init__(space, objectives, seed)
-            self.hook = lambda: None  # a local lambda cannot be pickled
-
         def ask(self):
             return self._trial(self.space.sample(self.rng))
+
+        def state(self):
+            return {"hook": lambda: None}  # not JSON: no snapshot, resume replays
 
     with pytest.warns(UserWarning, match="cannot be snapshotted"):
         run = search(

@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from archsearch.results import Record, Run
+from archsearch.loop import Loop
+from archsearch.results import Run
 from archsearch.strategy import Strategy
 
 SCHEDULERS = ("none", "asha")
@@ -99,14 +100,36 @@ class RayExecutor:
         self.asha_options = {**ASHA_DEFAULTS, **(asha_options or {})}
         self.log_to_driver = log_to_driver
 
-    def run(
-        self,
-        strategy: Strategy,
-        evaluator: Callable[..., Any],
-        run: Run,
-        budget: int,
-        on_record: Callable[[Record], None] | None = None,
-    ) -> int:
+    #: Snapshots at most once a second, like the local executor's default.
+    snapshot_seconds = 1.0
+    #: Trials run at once; the loop may snapshot with trials in flight (inflight.json has them).
+    concurrent = True
+
+    def check(self) -> None:
+        """Refuse resources this machine lacks before anything is written (local clusters only).
+
+        On an existing cluster (``address``) the cluster itself is asked when the run starts.
+        """
+        if self.address is not None:
+            return
+        cpus = os.cpu_count() or 1
+        if self.cpus_per_trial > cpus:
+            raise ValueError(
+                f"cpus_per_trial={self.cpus_per_trial:g} but this machine has {cpus} CPU(s); "
+                f"ask for at most {cpus}"
+            )
+        if self.gpus_per_trial:
+            import torch
+
+            gpus = torch.cuda.device_count()
+            if self.gpus_per_trial > gpus:
+                raise ValueError(
+                    f"gpus_per_trial={self.gpus_per_trial:g} but this machine has {gpus} GPU(s); "
+                    f"ask for at most {gpus:g} (fractions such as 0.5 share a GPU), 0 to train "
+                    "on CPUs, or --address to use a Ray cluster that has them"
+                )
+
+    def run(self, loop: Loop, evaluator: Callable[..., Any], budget: int) -> int:
         """Finish ``budget`` more trials (fewer if the strategy is exhausted); returns how many.
 
         On a resumed run (the journal already has trials) the trials that were in flight when
@@ -121,7 +144,8 @@ class RayExecutor:
         from archsearch.evaluate.ray_searcher import Ledger, Silent, StrategySearcher, TrialEnd
         from archsearch.evaluate.ray_trial import Shipment, run_trial
 
-        ledger = Ledger(strategy, run, on_record, self.max_failures)
+        strategy, run = loop.strategy, loop.run
+        ledger = Ledger(loop, self.max_failures)
         ledger.reconcile()
         remaining = int(budget)
         if remaining <= 0:
@@ -159,6 +183,7 @@ class RayExecutor:
             ):
                 tuner.fit()
             del shipment, trainable, tuner
+        loop.close()
         if not ledger.exhausted and ledger.finished < remaining:
             raise KeyboardInterrupt(
                 f"search interrupted after {ledger.finished} of {remaining} trials; "

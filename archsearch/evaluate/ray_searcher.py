@@ -3,9 +3,9 @@
 Tune asks the searcher for a configuration whenever a trial slot is free
 (``suggest`` -> ``strategy.ask``) and tells it when a trial ends (``on_trial_complete`` ->
 ``strategy.tell``). Everything that makes the run durable happens here, in the driver process, in
-this order as each trial ends: the journal line is appended (``trials.jsonl``, the truth), the
-strategy is told, its snapshot (``strategy.pkl``) is written, then ``inflight.json`` (the trials
-asked and not yet journaled) is rewritten.
+the order of the one :class:`~archsearch.loop.Loop` as each trial ends: the journal line is
+appended (``trials.jsonl``, the truth), the strategy is told, its throttled JSON snapshot is
+written, then ``inflight.json`` (the trials asked and not yet journaled) is rewritten.
 
 Statuses: a trial whose last report carries the evaluator's result is journaled with that result
 (``ok`` or ``failed``); one stopped by the scheduler after some epochs is ``pruned`` with the
@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +31,8 @@ from ray.tune.progress_reporter import TrialProgressCallback
 from ray.tune.search import Searcher
 
 from archsearch.evaluate.ray_trial import EPOCH_KEY, FINAL_KEY, TIME_ATTR, TRIAL_KEY
-from archsearch.results import Record, Run
-from archsearch.strategy import Exhausted, Result, Strategy, Trial, restore
+from archsearch.loop import Loop
+from archsearch.strategy import Result, Trial
 
 INFLIGHT = "inflight.json"
 
@@ -43,24 +40,15 @@ INFLIGHT = "inflight.json"
 class Ledger:
     """Journal, strategy and in-flight trials of one ``RayExecutor.run`` call, kept in step."""
 
-    def __init__(
-        self,
-        strategy: Strategy,
-        run: Run,
-        on_record: Callable[[Record], None] | None = None,
-        max_failures: int = 0,
-    ) -> None:
-        self.strategy = strategy
-        self.run = run
-        self.on_record = on_record
+    def __init__(self, loop: Loop, max_failures: int = 0) -> None:
+        self.loop = loop
+        self.strategy, self.run = loop.strategy, loop.run
         self.max_failures = max_failures
         self.inflight: dict[int, Trial] = {}
         self.rerun: list[Trial] = []
         self.by_tune_id: dict[str, Trial] = {}
         self.epochs: dict[str, dict[int, dict[str, float]]] = {}
         self.errored: set[str] = set()
-        self.exhausted = False
-        self.finished = 0
 
     def reconcile(self) -> int:
         """Bring strategy, journal and in-flight file into step; returns the journal's length."""
@@ -89,10 +77,8 @@ class Ledger:
         if self.rerun:
             trial = self.rerun.pop(0)
         else:
-            try:
-                trial = self.strategy.ask()
-            except Exhausted:
-                self.exhausted = True
+            trial = self.loop.ask()
+            if trial is None:
                 return None
         self.inflight[trial.number] = trial
         self.by_tune_id[tune_id] = trial
@@ -122,6 +108,7 @@ class Ledger:
             result = Result("pruned", metrics=dict(epochs[max(epochs)]), history=history)
             seconds = float(last.get("time_total_s", 0.0))
         else:
+            self.loop.forget(trial)
             self._forget(tune_id)  # never ran: it stays in flight and runs again on resume
             return
         self._finish(tune_id, trial, result, seconds)
@@ -141,16 +128,10 @@ class Ledger:
         self._finish(tune_id, trial, Result.failed(text, history=history), seconds)
 
     def _finish(self, tune_id: str, trial: Trial, result: Result, seconds: float) -> None:
-        record = Record(trial, result, finished=time.time(), seconds=seconds)
-        self.run.append(record)
-        self.strategy.tell(trial, result)
-        self.run.save_snapshot(self.strategy.snapshot())
         self.inflight.pop(trial.number, None)
+        self.loop.finish(trial, result, seconds)
         self._write_inflight()
         self._forget(tune_id)
-        self.finished += 1
-        if self.on_record is not None:
-            self.on_record(record)
 
     def _forget(self, tune_id: str) -> None:
         self.by_tune_id.pop(tune_id, None)
@@ -166,15 +147,26 @@ class Ledger:
         tmp.write_text(json.dumps({"trials": trials}) + "\n")
         os.replace(tmp, path)
 
+    @property
+    def exhausted(self) -> bool:
+        """Whether the strategy has nothing left to propose."""
+        return self.loop.exhausted
+
+    @property
+    def finished(self) -> int:
+        """Trials journaled by this ledger."""
+        return self.loop.finished
+
     def state(self) -> bytes:
-        """Strategy snapshot and in-flight trials, for Tune's searcher checkpoint."""
+        """The in-flight trials and the strategy's JSON state, for Tune's searcher checkpoint."""
         inflight = [t.to_json() for t in self.inflight.values()]
-        return pickle.dumps({"strategy": self.strategy.snapshot(), "inflight": inflight})
+        return json.dumps({"strategy": self.strategy.state(), "inflight": inflight}).encode()
 
     def set_state(self, blob: bytes) -> None:
-        """Inverse of :meth:`state`."""
-        state = pickle.loads(blob)
-        self.strategy = restore(state["strategy"], self.strategy.space)
+        """Inverse of :meth:`state` (JSON: nothing of the checkpoint is unpickled)."""
+        state = json.loads(blob)
+        if state.get("strategy") is not None:
+            self.strategy.load_state(state["strategy"])
         self.inflight = {t.number: t for t in map(Trial.from_json, state["inflight"])}
         self.rerun = sorted(self.inflight.values(), key=lambda t: t.number)
 

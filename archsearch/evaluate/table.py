@@ -74,6 +74,9 @@ class TableEvaluator:
         except KeyError:
             raise KeyError(f"cell {arch_string!r} is not in the table {self.path}") from None
 
+    #: The metric and cost names every result carries (checked before a run starts).
+    reports = frozenset({"accuracy", "test_accuracy", "loss", "train_seconds"})
+
     def __call__(self, arch: Architecture) -> Result:
         """The tabulated result of a ``nb201`` architecture."""
         from archsearch.spaces.nb201 import arch_str

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -213,6 +214,18 @@ class Trainer:
         metrics = {k: v for k, v in last.items() if k != "epoch"}
         metrics["train_seconds"] = time.perf_counter() - built["start"]
         return built["model"], Result(metrics=metrics, cost=cost, history=history)
+
+    @property
+    def reports(self) -> frozenset[str]:
+        """The metric and cost names every successful result carries (checked before a run)."""
+        names = {"accuracy", "loss", "train_loss", "train_seconds"}
+        arch = self.space.sample(np.random.default_rng(0))
+        analytic = self.space.complexity(arch, self.data.task)
+        if analytic:
+            return frozenset(names | set(analytic))
+        return frozenset(
+            names | ({"params", "flops", "activations"} if self.count_complexity else {"params"})
+        )
 
     def _cost(self, arch: Architecture, model: torch.nn.Module) -> dict[str, float]:
         task = self.data.task

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from archsearch.registry import register_strategy
 from archsearch.strategy import Strategy, Trial
 
@@ -14,3 +16,11 @@ class RandomSearch(Strategy):
 
     def ask(self) -> Trial:
         return self._trial(self.space.sample(self.rng))
+
+    def state(self) -> dict[str, Any]:
+        """The generator and the counters: all random search needs to go on."""
+        return self._counters()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state`."""
+        self._load_counters(state)

@@ -1,0 +1,119 @@
+"""Building the objects of a search from its validated configuration (no file is written).
+
+Split from :mod:`archsearch.plan` so each stays one concept: there, what a plan is and how it
+opens its run folder; here, how the space, strategy, executor, data and evaluator are made
+and checked against each other before anything exists on disk.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from archsearch.config import SearchConfig
+from archsearch.options import check_options, construct
+from archsearch.registry import lookup
+from archsearch.results import RUN_JSON, Run, new_run_id
+from archsearch.space import Space
+from archsearch.strategy import Strategy, objectives_from
+
+
+def build_plan(
+    config: SearchConfig,
+    run: Run | None,
+    space: Any,
+    strategy: Any,
+    dataset: Any,
+    evaluator: Callable[..., Any] | None,
+) -> Any:
+    """The :class:`~archsearch.plan.Plan` of ``config``; every check runs before it returns."""
+    from archsearch.plan import Plan, get_executor
+
+    space_obj = space if isinstance(space, Space) else _space(config)
+    strat = _strategy(config, space_obj, strategy)
+    executor = get_executor(config.executor, **config.executor_options)
+    executor.check()
+    if run is not None:
+        path = run.path
+    else:
+        rid = config.run_id or new_run_id(config.space, config.strategy, config.seed)
+        path = Path(config.out) / rid
+        if (path / RUN_JSON).exists():
+            raise ValueError(
+                f"run folder {path} already exists; pass --resume {path} to continue it"
+            )
+    if evaluator is None:
+        fn, name = _default_evaluator(config, space_obj, dataset, path), "default"
+    else:
+        if not callable(evaluator):
+            raise ValueError(f"evaluator must be callable (arch -> Result), got {evaluator!r}")
+        fn, name = evaluator, _qualname(evaluator)
+    _check_reports(config, fn)
+    return Plan(config, space_obj, strat, executor, path, run, fn, name)
+
+
+def _space(config: SearchConfig) -> Space:
+    factory = lookup("space", config.space)
+    return construct(factory, f"space '{config.space}'", config.space_options)
+
+
+def _strategy(config: SearchConfig, space: Space, strategy: Any) -> Strategy:
+    objs = objectives_from(list(config.objectives))
+    if isinstance(strategy, Strategy):
+        strat, name = strategy, config.strategy
+    else:
+        cls = strategy if callable(strategy) else lookup("strategy", config.strategy)
+        name = config.strategy
+        what = f"strategy '{name}'"
+        check_options(what, cls, config.strategy_options, ("space", "objectives", "seed"))
+        strat = cls(space, objectives=objs, seed=config.seed, **config.strategy_options)
+    if len(objs) > 1 and not strat.multi_objective:
+        warnings.warn(
+            f"strategy '{name}' optimizes one objective; it uses '{objs[0].name}' "
+            "(the run still records the Pareto front of all objectives)",
+            stacklevel=4,
+        )
+    return strat
+
+
+def _default_evaluator(config: SearchConfig, space: Space, dataset: Any, path: Path) -> Any:
+    """The space's own evaluator (``Space.evaluator``), else a Trainer; the data loaded first."""
+    from archsearch.data import Data, load_data
+    from archsearch.evaluate.trainer import Trainer
+
+    data = (
+        dataset if isinstance(dataset, Data) else load_data(config.dataset, root=config.data_root)
+    )
+    options = config.trainer_options
+    own = space.evaluator(
+        data,
+        epochs=config.epochs,
+        seed=config.seed,
+        run_path=Path(path).resolve(),
+        device=options.get("device", "auto"),
+        trainer_options=options,
+    )
+    if own is not None:
+        return own
+    opts = {"epochs": config.epochs, "seed": config.seed, **options}
+    return construct(Trainer, "trainer", opts, space, data, fixed=("space", "data"))
+
+
+def _check_reports(config: SearchConfig, evaluator: Any) -> None:
+    """An objective the evaluator declares it never reports is an error before any trial."""
+    reports = getattr(evaluator, "reports", None)
+    if reports is None:
+        return
+    known = set(reports)
+    for obj in objectives_from(list(config.objectives)):
+        if obj.name not in known:
+            raise ValueError(
+                f"objective '{obj.name}' is not a metric of this search's trials; they report: "
+                f"{', '.join(sorted(known))}"
+            )
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
