@@ -223,9 +223,35 @@ def _find(root: Path, folder: str, files: Sequence[str], dataset: str, url: str)
     )
 
 
+class _ArrayUnpickler(pickle.Unpickler):
+    """CIFAR's published batches are pickles of dicts, lists and numpy arrays: nothing else loads.
+
+    A pickle that names any other class or function (code to run) is refused, so a batch
+    file someone swapped in cannot execute anything.
+    """
+
+    ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Only numpy's array reconstruction; anything else is an UnpicklingError."""
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: not a CIFAR batch")
+
+
 def _unpickle(path: Path) -> dict[bytes, Any]:
     with open(path, "rb") as f:
-        return pickle.load(f, encoding="bytes")
+        try:
+            return _ArrayUnpickler(f, encoding="bytes").load()
+        except pickle.UnpicklingError as e:
+            raise ValueError(f"{path}: {e}") from None
 
 
 def _cifar_arrays(

@@ -232,11 +232,11 @@ def test_search_then_show_then_resume(tmp_path, capsys, one_thread):
     assert numbers == [0, 1, 2]
 
     code, _, err = run_cli(capsys, "search", "--resume", str(path), "--space", "da-resnet")
-    assert_one_line_error(code, err, "--space 'da-resnet' differs", "'deeparchitect'")
+    assert_one_line_error(code, err, "space 'da-resnet' differs", "'deeparchitect'")
     code, _, err = run_cli(capsys, "search", "--resume", str(path), "--epochs", "4")
-    assert_one_line_error(code, err, "--epochs 4 differs", "1")
+    assert_one_line_error(code, err, "epochs 4 differs", "1")
     code, _, err = run_cli(capsys, "search", "--resume", str(path), "--objectives", "loss")
-    assert_one_line_error(code, err, "--objectives 'loss' differs")
+    assert_one_line_error(code, err, "objectives 'loss' differs")
 
     code, out, _ = run_cli(capsys, "show", str(path))
     assert code == 0
