@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 _DEFAULTS = {"epochs": 20, "blocks": 3, "width": 8}
@@ -68,9 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from archsearch.arch import Architecture
     from archsearch.cli import check_device
     from archsearch.data import load_data
-    from archsearch.results import Record, Run
+    from archsearch.results import Run
     from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer, GrowthSettings
-    from archsearch.strategy import Trial
 
     fixed = {
         k: getattr(args, k)
@@ -132,7 +132,6 @@ def run(args: argparse.Namespace) -> int:
         "arch": arch.to_json(),
         "trainer_options": {"batch_size": args.batch_size, "lr": args.lr},
     }
-    folder = Run.create(args.out, run_id, config)
     trainer = GrowingTrainer(
         space,
         data,
@@ -141,14 +140,36 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         device=args.device,
         seed=args.seed,
-        out=folder.path / "checkpoints",
+        out=Path(args.out) / run_id / "checkpoints",
     )
+    folder = Run.create(args.out, run_id, config)
+    try:
+        grown = _grow(folder, space, arch, trainer)
+    finally:
+        folder.close()
+    return _print_end(grown)
+
+
+def _grow(folder: Any, space: Any, arch: Any, trainer: Any) -> Any:
+    """The one trial of ``expand`` through the search loop: journaled, told, summarized."""
+    from archsearch.loop import Loop
+    from archsearch.strategy import Exhausted, Strategy
+
+    class Once(Strategy):
+        """Asks the seed architecture once."""
+
+        def ask(self) -> Any:
+            if self.n_asked:
+                raise Exhausted("expand trains one network")
+            return self._trial(arch)
+
+    loop = Loop(Once(space), folder)
+    trial = loop.ask()
     print(f"run: {folder.path}")
     print(f"{'epoch':>5}  {'params':>7}  {'val_acc':>7}  {'eta':>9}  {'growth':<9}  arch")
     start = time.time()
-    grown = trainer.run(arch, log=_print_row)
-    result = trainer.result(grown)
-    folder.append(Record(Trial(0, arch), result, time.time(), time.time() - start))
+    grown = trainer.run(trial.arch, log=_print_row)
+    loop.finish(trial, trainer.result(grown), time.time() - start)
     folder.write_summary()
     (folder.path / "growth.json").write_text(
         json.dumps(
@@ -164,6 +185,10 @@ def run(args: argparse.Namespace) -> int:
         )
         + "\n"
     )
+    return grown
+
+
+def _print_end(grown: Any) -> int:
     print(f"{len(grown.growths)} growths in {grown.seconds:.1f}s; checkpoints:")
     for c in grown.checkpoints:
         print(f"  {c['path']}  params={c['params']}  val_acc={c['val_accuracy']:.4f}")
