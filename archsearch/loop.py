@@ -100,6 +100,13 @@ class Loop:
             return
         self._last, self._dirty = time.monotonic(), False
 
+    def __getstate__(self) -> dict:
+        # Tune pickles its searcher (and so this loop) for its own experiment state; a copy never
+        # writes the run, so the running digest (not picklable) is left behind.
+        state = dict(self.__dict__)
+        state["_sha"], state["_broken"] = None, True
+        return state
+
     def close(self) -> None:
         """The last snapshot (also after Ctrl-C, unless a trial was asked but never journaled)."""
         self.snapshot()

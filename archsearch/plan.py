@@ -72,7 +72,8 @@ class Plan:
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
             cfg = {**meta, **self.config.to_json(), "evaluator": self.evaluator_name}
-            run = Run.create(self.path.parent, self.path.name, {**cfg, "versions": _versions()})
+            cfg = {**cfg, "versions": _versions()}
+            run = Run.create(self.path.parent, self.path.name, cfg, lock=True)
             return run, []
         run = self.resume.lock()
         try:
@@ -107,8 +108,7 @@ class Plan:
                 f"give a budget >= {len(journal)}"
             )
         snapshot.restore(run, self.strategy, lines, [r for _, r in journal])
-        numbers = [r.trial.number for _, r in journal] + list(in_flight)
-        self.strategy.n_asked = max(self.strategy.n_asked, max(numbers, default=-1) + 1)
+        self.strategy.catch_up(max(in_flight, default=-1))  # in-flight trials rerun as they were
         changes = {k: getattr(self.config, k) for k in ("budget", "executor", "executor_options")}
         if any(stored.get(k) != v for k, v in changes.items()):
             run.update_config(**changes)

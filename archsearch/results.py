@@ -89,10 +89,13 @@ class Run:
         self._lock: RunLock | None = None
 
     @classmethod
-    def create(cls, root: str | Path, run_id: str, config: dict[str, Any]) -> Run:
-        """Make a new run folder, lock it and write ``run.json`` (with a fresh run ``id``).
+    def create(
+        cls, root: str | Path, run_id: str, config: dict[str, Any], lock: bool = False
+    ) -> Run:
+        """Make a new run folder and write ``run.json`` (with a fresh run ``id``) under its lock.
 
-        Refuses to overwrite an existing run. The caller releases the lock with :meth:`close`.
+        Refuses to overwrite an existing run. With ``lock=True`` the lock is kept (a search
+        writes on); the caller releases it with :meth:`close`.
         """
         path = Path(root) / run_id
         if (path / RUN_JSON).exists():
@@ -108,6 +111,8 @@ class Run:
             )
         config = {"id": uuid.uuid4().hex, **config}
         write_atomic(path / RUN_JSON, json.dumps(config, indent=2, default=_json_default) + "\n")
+        if not lock:
+            run.close()
         return run
 
     def lock(self) -> Run:
@@ -150,9 +155,7 @@ class Run:
         """Merge ``changes`` into ``run.json``."""
         cfg = self.config
         cfg.update(changes)
-        write_atomic(
-            self.path / RUN_JSON, json.dumps(cfg, indent=2, default=_json_default) + "\n"
-        )
+        write_atomic(self.path / RUN_JSON, json.dumps(cfg, indent=2, default=_json_default) + "\n")
 
     @property
     def objectives(self) -> tuple[Objective, ...]:

@@ -64,7 +64,9 @@ def load(run: Run, fresh: Strategy, lines: Sequence[Line]) -> int:
             return int(doc["told"])
         except (KeyError, TypeError, ValueError, NotImplementedError) as e:
             why = f"its state does not load ({e})"
-    warnings.warn(f"{path}: ignoring the strategy snapshot: {why}; replaying the journal", stacklevel=3)
+    warnings.warn(
+        f"{path}: ignoring the strategy snapshot: {why}; replaying the journal", stacklevel=3
+    )
     return 0
 
 
@@ -92,18 +94,12 @@ def _mismatch(doc: dict[str, Any], run: Run, fresh: Strategy, lines: Sequence[Li
 
 
 def restore(
-    run: Run, fresh: Strategy, lines: Sequence[Line], records: Sequence[Record], ask: bool = True
+    run: Run, fresh: Strategy, lines: Sequence[Line], records: Sequence[Record]
 ) -> Strategy:
-    """``fresh`` brought to the state after ``records``: snapshot plus the journal after it.
+    """``fresh`` brought to the state after ``records``: its snapshot plus the journal after it.
 
-    ``ask=True`` replays ask-then-tell per record (a sequential run); ``ask=False`` only tells,
-    for a concurrent run whose later trials may have been asked before the snapshot.
+    Without a usable snapshot the whole journal is replayed (:meth:`Strategy.replay`).
     """
     start = load(run, fresh, lines)
-    rest = ((r.trial, r.result) for r in records[start:])
-    if ask:
-        fresh.replay(rest)
-    else:
-        for trial, result in rest:
-            fresh.tell(trial, result)
+    fresh.replay((r.trial, r.result) for r in records[start:])
     return fresh

@@ -232,17 +232,25 @@ class Strategy(ABC):
         return scores(result, self.objectives)
 
     def replay(self, journal: Iterable[tuple[Trial, Result]]) -> None:
-        """Bring a fresh strategy to the state it had after the journaled trials.
+        """Bring the strategy to the state it had after the journaled trials.
 
-        Each step asks (keeping the random stream in step with the original run) and tells the
-        journaled trial; a deterministic strategy run sequentially ends in exactly its old state.
+        Before each journaled trial is told, the strategy asks until it has asked that trial's
+        number (keeping the random stream in step with the original run, also when trials
+        finished out of order on a concurrent executor or a line was set aside); a
+        deterministic strategy run sequentially ends in exactly its old state.
         """
         for trial, result in journal:
+            self.catch_up(trial.number)
+            self.tell(trial, result)
+
+    def catch_up(self, number: int) -> None:
+        """Ask (and drop) until trial ``number`` has been asked, so numbers stay unique."""
+        while self.n_asked <= number:
             try:
                 self.ask()
             except Exhausted:
-                pass
-            self.tell(trial, result)
+                self.n_asked = number + 1
+                return
 
     def state(self) -> dict[str, Any] | None:
         """A JSON-ready state that :meth:`load_state` restores; None (the default): replay."""

@@ -157,7 +157,8 @@ def test_ray_journal_matches_local(ray_session, tmp_path, monkeypatch):
     assert max(running) == 2  # the first two met; never more than the concurrency asked for
     assert len({r.result.cost["pid"] for r in records}) == 2  # one reused actor per slot
     assert json.loads((remote.path / "inflight.json").read_text()) == {"trials": []}
-    assert (remote.path / "strategy.pkl").exists()
+    assert (remote.path / "strategy.json").exists()  # JSON, never a pickle
+    assert not (remote.path / "strategy.pkl").exists()
 
 
 def test_ray_survives_failures_and_dead_workers(ray_session, tmp_path):
@@ -279,10 +280,12 @@ def test_ray_resource_errors_before_any_trial(ray_session, tmp_path):
     kw = dict(
         evaluator=Scored(), budget=2, out=tmp_path, progress=False, report=False, executor="ray"
     )
-    with pytest.raises(ValueError, match="gpus_per_trial=1 but the largest Ray node has 0 GPU"):
+    with pytest.raises(ValueError, match="gpus_per_trial=1 but this machine has 0 GPU"):
         search(OK_SPACE, "random", executor_options={"gpus_per_trial": 1}, run_id="g", **kw)
-    with pytest.raises(ValueError, match="cpus_per_trial=3 but the largest Ray node has 2"):
+    assert not (tmp_path / "g").exists()  # refused before the run folder was made
+    with pytest.raises(ValueError, match="cpus_per_trial=3 but this machine has 2 CPU"):
         search(OK_SPACE, "random", executor_options={"cpus_per_trial": 3}, run_id="c", **kw)
+    assert not (tmp_path / "c").exists()
     with pytest.raises(ValueError, match="needs the epochs per trial"):
         search(
             OK_SPACE,
@@ -375,6 +378,7 @@ def test_ray_is_imported_only_when_used():
 
 def test_ray_ledger_reconciles_a_killed_run(tmp_path):
     from archsearch.evaluate.ray_searcher import INFLIGHT, Ledger, StrategySearcher
+    from archsearch.loop import Loop
     from archsearch.results import Record, Run
 
     run = Run.create(tmp_path, "r", {"objectives": ["accuracy:max"]})
@@ -383,12 +387,11 @@ def test_ray_ledger_reconciles_a_killed_run(tmp_path):
     for t in (trials[0], trials[1], trials[3]):
         run.append(Record(t, Result(metrics={"accuracy": 0.5})))
     strategy.tell(trials[0], Result(metrics={"accuracy": 0.5}))  # the kill came before 1 and 3
-    run.save_snapshot(strategy.snapshot())
     stale = Trial(7, trials[0].arch)  # asked after the snapshot: asked again, not rerun
     inflight = [t.to_json() for t in (trials[2], trials[4], stale)]
     (run.path / INFLIGHT).write_text(json.dumps({"trials": inflight}))
 
-    ledger = Ledger(strategy, run)
+    ledger = Ledger(Loop(strategy, run))
     assert ledger.reconcile() == 3
     assert strategy.n_told == 3  # the journaled trials the snapshot missed were told
     assert [t.number for t in ledger.rerun] == [2, 4]
@@ -398,7 +401,7 @@ def test_ray_ledger_reconciles_a_killed_run(tmp_path):
 
     searcher = StrategySearcher(ledger)
     searcher.save(str(tmp_path / "searcher.pkl"))
-    other = StrategySearcher(Ledger(RandomSearch(OK_SPACE, seed=9), run))
+    other = StrategySearcher(Ledger(Loop(RandomSearch(OK_SPACE, seed=9), run)))
     other.restore(str(tmp_path / "searcher.pkl"))
     assert other.ledger.strategy.n_asked == 6 and other.ledger.strategy.n_told == 3
     assert sorted(other.ledger.inflight) == [2, 4, 5]

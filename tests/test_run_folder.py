@@ -77,18 +77,20 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path: Path, capsys) ->
     assert (run.path / "lock").read_text() == ""
 
 
-SLOW_RESUME = """
+GATED_RESUME = """
 import sys, time
+from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_run_folder import SPACE, score
 from archsearch.api import search
 
-def slow(arch):
-    time.sleep(0.25)
+def gated(arch):
+    while not Path({go!r}).exists():  # hold the run (and its lock) until the test says go
+        time.sleep(0.02)
     return score(arch)
 
 try:
-    search(SPACE, evaluator=slow, resume={run!r}, budget=20, progress=False, report=False)
+    search(SPACE, evaluator=gated, resume={run!r}, budget=12, progress=False, report=False)
 except ValueError as e:
     print("refused:", e)
     sys.exit(2)
@@ -97,21 +99,23 @@ except ValueError as e:
 
 def test_two_concurrent_resumes_journal_each_trial_once(tmp_path: Path) -> None:
     run = _search(tmp_path, "r", 2)
+    go = tmp_path / "go"
     script = tmp_path / "resume.py"
-    script.write_text(SLOW_RESUME.format(tests=str(ROOT / "tests"), run=str(run.path)))
-    procs = [subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)]
-    # Start the second once the first holds the lock (it has journaled a trial of its own).
-    for _ in range(400):
-        if len(run.records()) > 2:
-            break
-        time.sleep(0.05)
-    procs.append(subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True))
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    codes = sorted(p.returncode for p in procs)
-    assert codes == [0, 2], outs
-    assert any("is being written by pid" in o for o in outs)
-    numbers = [r.trial.number for r in run.records()]
-    assert numbers == list(range(20))
+    script.write_text(
+        GATED_RESUME.format(tests=str(ROOT / "tests"), run=str(run.path), go=str(go))
+    )
+    first = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while '"pid"' not in (run.path / "lock").read_text() and time.time() < deadline:
+        time.sleep(0.05)  # the first resume holds the lock (it waits inside its first trial)
+    second = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    go.touch()
+    out = first.communicate(timeout=120)[0]
+    assert (first.returncode, second.returncode) == (0, 2), (out, second.stdout)
+    assert "is being written by pid" in second.stdout
+    assert [r.trial.number for r in run.records()] == list(range(12))
 
 
 def test_a_foreign_snapshot_is_ignored_and_the_resume_equals_the_whole_run(tmp_path: Path) -> None:

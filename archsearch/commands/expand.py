@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=Path(args.out) / run_id / "checkpoints",
     )
-    folder = Run.create(args.out, run_id, config)
+    folder = Run.create(args.out, run_id, config, lock=True)
     try:
         grown = _grow(folder, space, arch, trainer)
     finally:
