@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from archsearch import snapshot
 from archsearch.api import search
 from archsearch.evaluate.base import call_evaluator
 from archsearch.registry import get_space
@@ -60,7 +61,7 @@ def components(space: Space, trials: int, root: Path) -> dict[str, dict[str, flo
         t3 = time.perf_counter()
         strategy.tell(trial, result)
         t4 = time.perf_counter()
-        run.save_snapshot(strategy.snapshot())
+        snapshot.save(run, strategy, len(steps["ask"]) + 1, "")
         t5 = time.perf_counter()
         for k, a, b in (
             ("ask", t0, t1),

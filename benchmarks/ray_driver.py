@@ -136,9 +136,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         search(
-            SPACE, "optuna", strategy_options={"sampler": "tpe"}, evaluator=noop,
-            budget=args.trials, executor="ray", executor_options={"concurrency": 2},
-            out=tmp, run_id="tpe", progress=False, report=False,
+            SPACE,
+            "optuna",
+            strategy_options={"sampler": "tpe"},
+            evaluator=noop,
+            budget=args.trials,
+            executor="ray",
+            executor_options={"concurrency": 2},
+            out=tmp,
+            run_id="tpe",
+            progress=False,
+            report=False,
         )
         wall = time.perf_counter() - start
     ray.shutdown()
