@@ -52,7 +52,7 @@ class Plan:
     executor: Any
     path: Path
     resume: Run | None
-    built_evaluator: Callable[..., Any]
+    make_evaluator: Callable[[Path], Callable[..., Any]]
     evaluator_name: str
 
     @property
@@ -61,8 +61,12 @@ class Plan:
         return objectives_from(list(self.config.objectives))
 
     def evaluator(self, run_path: Path) -> Callable[..., Any]:
-        """The evaluator of the trials."""
-        return self.built_evaluator
+        """The evaluator of the trials (a space's own is made here, in the open run folder)."""
+        from archsearch.plan_build import _check_reports
+
+        evaluator = self.make_evaluator(run_path)
+        _check_reports(self.config, evaluator)
+        return evaluator
 
     def open(self) -> tuple[Run, list[tuple[Any, Any]]]:
         """Create and lock the run folder, or lock, check and restore the resumed one."""

@@ -45,13 +45,25 @@ def build_plan(
                 f"run folder {path} already exists; pass --resume {path} to continue it"
             )
     if evaluator is None:
-        fn, name = _default_evaluator(config, space_obj, dataset, path), "default"
+        make, name = _default_evaluator(config, space_obj, dataset), "default"
     else:
         if not callable(evaluator):
             raise ValueError(f"evaluator must be callable (arch -> Result), got {evaluator!r}")
-        fn, name = evaluator, _qualname(evaluator)
-    _check_reports(config, fn)
-    return Plan(config, space_obj, strat, executor, path, run, fn, name)
+        make, name = (lambda _path: evaluator), _qualname(evaluator)
+    if not _writes_run_folder(space_obj, evaluator):
+        built = make(path)
+        _check_reports(config, built)
+        make = lambda _path: built  # noqa: E731
+    return Plan(config, space_obj, strat, executor, path, run, make, name)
+
+
+def _writes_run_folder(space: Space, evaluator: Any) -> bool:
+    """Whether the evaluator is the space's own, which may keep files in the run folder.
+
+    A space's own evaluator (``Space.evaluator``, e.g. SimQ's super-network trainer) is made
+    once the run folder exists and is locked; everything else is made and checked before.
+    """
+    return evaluator is None and type(space).evaluator is not Space.evaluator
 
 
 def _space(config: SearchConfig) -> Space:
@@ -78,8 +90,11 @@ def _strategy(config: SearchConfig, space: Space, strategy: Any) -> Strategy:
     return strat
 
 
-def _default_evaluator(config: SearchConfig, space: Space, dataset: Any, path: Path) -> Any:
-    """The space's own evaluator (``Space.evaluator``), else a Trainer; the data loaded first."""
+def _default_evaluator(config: SearchConfig, space: Space, dataset: Any) -> Callable[[Path], Any]:
+    """A maker of the space's own evaluator (``Space.evaluator``), else of a Trainer.
+
+    The data is loaded now, before any folder exists; the trainer's options are checked now.
+    """
     from archsearch.data import Data, load_data
     from archsearch.evaluate.trainer import Trainer
 
@@ -87,18 +102,21 @@ def _default_evaluator(config: SearchConfig, space: Space, dataset: Any, path: P
         dataset if isinstance(dataset, Data) else load_data(config.dataset, root=config.data_root)
     )
     options = config.trainer_options
-    own = space.evaluator(
-        data,
-        epochs=config.epochs,
-        seed=config.seed,
-        run_path=Path(path).resolve(),
-        device=options.get("device", "auto"),
-        trainer_options=options,
-    )
-    if own is not None:
-        return own
     opts = {"epochs": config.epochs, "seed": config.seed, **options}
-    return construct(Trainer, "trainer", opts, space, data, fixed=("space", "data"))
+    check_options("trainer", Trainer, opts, fixed=("space", "data"))
+
+    def make(path: Path) -> Any:
+        own = space.evaluator(
+            data,
+            epochs=config.epochs,
+            seed=config.seed,
+            run_path=Path(path).resolve(),
+            device=options.get("device", "auto"),
+            trainer_options=options,
+        )
+        return own if own is not None else Trainer(space, data, **opts)
+
+    return make
 
 
 def _check_reports(config: SearchConfig, evaluator: Any) -> None:

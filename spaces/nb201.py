@@ -63,12 +63,19 @@ class NB201Space(Space):
         if table is not None and not os.path.isfile(table):
             raise FileNotFoundError(f"NAS-Bench-201 table not found: {table}")
         self.C, self.N, self.table = int(C), int(N), table
+        self._lookup = None
+        if table is not None:  # read (and checked) now: a file that is no table fails here
+            from archsearch.evaluate.table import TableEvaluator
+
+            self._lookup = TableEvaluator(table)
 
     def evaluator(self, data: Any, **options: Any) -> Any:
         """The table lookup when a table is set (``table=`` or ``ARCHSEARCH_NB201_TABLE``), else None."""
         from archsearch.evaluate.table import ENV_VAR, TableEvaluator
 
-        path = self.table or os.environ.get(ENV_VAR)
+        if self._lookup is not None:
+            return self._lookup
+        path = os.environ.get(ENV_VAR)
         return TableEvaluator(path) if path else None
 
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
