@@ -16,9 +16,9 @@ Three ways to write a space:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,10 +42,26 @@ class Task:
             raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
 
 
+@runtime_checkable
+class Scheduled(Protocol):
+    """A built model whose regularizers follow training progress (NASNet's drop path)."""
+
+    def set_progress(self, fraction: float) -> None:
+        """Tell the model that ``fraction`` (0..1) of the training steps are done."""
+
+
 class Space(ABC):
-    """A tree-structured space of architectures (see the module docstring)."""
+    """A tree-structured space of architectures (see the module docstring).
+
+    Required: ``next_param`` and ``build``. Every other hook has a default here; a space
+    overrides only those it can answer (``docs/contracts.md`` lists them).
+    """
 
     name: str = "space"
+    resolution: int | None = None
+    """The input resolution the space is designed for (None: not tied to one)."""
+    conformance_task: Task | None = None
+    """The small task the conformance suite builds with (None: the suite's default)."""
 
     @abstractmethod
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
@@ -70,6 +86,21 @@ class Space(ABC):
     def draw(self, arch: Architecture, out_dir: Any) -> list[Any]:
         """Write drawings of ``arch`` (PNG/SVG) into ``out_dir``; returns their paths (none by default)."""
         return []
+
+    def genotype(self, name: str) -> Architecture:
+        """The built-in (published) architecture ``name``; by default the space has none."""
+        raise KeyError(f"space '{self.name}' has no built-in genotypes")
+
+    def encode(self, archs: Sequence[Architecture]) -> np.ndarray | None:
+        """Numeric features of ``archs`` for predictors, one row each, or None (the default).
+
+        None lets a strategy fall back to its own features of the decisions.
+        """
+        return None
+
+    def estimate(self, arch: Architecture) -> dict[str, float]:
+        """Objectives known exactly without training ``arch`` (never predictions); none by default."""
+        return {}
 
     def complete(
         self, partial: Mapping[str, Value], pick: Callable[[Param, dict[str, Value]], Value]

@@ -280,8 +280,13 @@ def test_gate_depth_cost_divides_depth_gains() -> None:
     e4, _ = gate(
         net, x, y, _settings(tau=0, alpha=0, fisher="exact", layer_cost=4.0), torch.Generator()
     )
-    for c1, c4 in zip(e1["candidates"], e4["candidates"]):
+    growths = [c["growth"] for c in e1["candidates"]]
+    assert growths == [c["growth"] for c in e4["candidates"]]
+    kinds = {g.startswith("deepen") for g in growths}
+    assert kinds == {True, False}  # both a depth gain and another gain are compared
+    for c1, c4 in zip(e1["candidates"], e4["candidates"], strict=True):
         factor = 4.0 if c1["growth"].startswith("deepen") else 1.0
+        assert c1["gain"] != 0  # else the scaling below is 0 == 0
         assert c1["gain"] == pytest.approx(factor * c4["gain"], rel=1e-6)
 
 

@@ -21,7 +21,7 @@ from archsearch.modules import (
     Seq,
 )
 from archsearch.params import Choice, Float, Int, param_from_json
-from archsearch.space import FunctionSpace, Task
+from archsearch.space import FunctionSpace, Scheduled, Space, Task
 from archsearch.strategies.random import RandomSearch
 from archsearch.testing.conformance import check_space, check_strategy
 
@@ -149,9 +149,16 @@ def test_residual_projects_and_replay_rebuilds_same_model():
     arch = space.sample(np.random.default_rng(1))
     import torch
 
-    a, b = space.build(arch, TASK), space.build(arch, TASK)
-    assert sum(p.numel() for p in a.parameters()) == sum(p.numel() for p in b.parameters())
-    assert a(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    from archsearch.layers import ResidualBlock
+
+    model = space.build(arch, TASK)
+    (block,) = [m for m in model.modules() if isinstance(m, ResidualBlock)]
+    convs = [m for m in block.proj.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (1, arch["residual0/body/filters"], (1, 1), (2, 2))
+    ]
+    assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 10)
+    check_space(space, n=2)  # replay: the record rebuilds a model computing the same outputs
 
 
 def test_define_by_run_space():
@@ -224,3 +231,41 @@ def test_demo_space_and_random_search_conform():
     space = demo_space()
     check_space(space)
     check_strategy(RandomSearch, space)
+
+
+class _Bare(Space):
+    """Only the two required methods."""
+
+    name = "bare"
+
+    def next_param(self, partial):
+        return None if "x" in partial else Choice("x", (1, 2))
+
+    def build(self, arch, task):
+        import torch
+
+        return torch.nn.Linear(1, task.num_classes)
+
+
+def test_optional_space_hooks_have_documented_defaults(tmp_path):
+    space = _Bare()
+    arch = space.sample(np.random.default_rng(0))
+    assert (space.resolution, space.conformance_task) == (None, None)
+    assert space.complexity(arch, TASK) is None
+    assert space.evaluator(data=None, epochs=1) is None
+    assert space.draw(arch, tmp_path) == []
+    assert space.encode([arch]) is None
+    assert space.estimate(arch) == {}
+    with pytest.raises(KeyError, match="space 'bare' has no built-in genotypes"):
+        space.genotype("nasnet-a")
+
+
+def test_scheduled_protocol_recognizes_models_with_set_progress():
+    import torch
+
+    from archsearch.registry import get_space
+
+    space = get_space("nasnet", cells=1, filters=48, drop_path=0.2)
+    model = space.build(space.genotype("nasnet-a"), Task((3, 8, 8), 10))
+    assert isinstance(model, Scheduled)
+    assert not isinstance(torch.nn.Linear(1, 1), Scheduled)

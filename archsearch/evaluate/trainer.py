@@ -31,7 +31,7 @@ from archsearch.complexity import count
 from archsearch.data import Data, load_data
 from archsearch.evaluate.base import Report
 from archsearch.evaluate.failures import Diverged, failure_text
-from archsearch.space import Space
+from archsearch.space import Scheduled, Space
 from archsearch.strategy import Result
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ class Trainer:
                 x, y = tx[idx].contiguous(memory_format=fmt), ty[idx]
                 for group in opt.param_groups:
                     group["lr"] = self._lr(step, total, warmup)
-                if hasattr(model, "set_progress"):  # scheduled regularizers (NASNet drop path)
+                if isinstance(model, Scheduled):  # scheduled regularizers (NASNet drop path)
                     model.set_progress(step / total)
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                     out = model(x)

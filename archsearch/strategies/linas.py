@@ -9,15 +9,15 @@ each round one predictor per objective is refitted on every architecture validat
 scikit-learn ``Ridge`` (``alpha`` grid) and RBF ``SVR`` (``C`` grid, ``gamma='auto'``), the one
 with the better ``cv``-fold cross-validated error wins (:func:`fit_predictor`); a positive cost
 (latency, size) is fitted on a log scale unless ``log_costs=False``. Features are
-one-hot decisions (:meth:`space.encode` when the space has it, else
+one-hot decisions (:meth:`Space.encode` when the space's answer is not None, else
 :class:`~archsearch.surrogates.DecisionFeatures`); decisions a conditional space did not open
 are all-zero, which masks inactive genes. An inner NSGA-II (:class:`~archsearch.strategies.nsga2.NSGA2`)
 then runs ``inner_evals`` predicted evaluations, started from the validated Pareto set; the
 members of its final population not validated yet form the next round (topped up with
 offspring, then random samples, when fewer than ``P`` are new).
 
-Objectives the space knows exactly are not predicted: when the space has the optional
-``estimate(arch) -> dict[str, float]`` hook (``docs/contracts.md``) and its answer names an
+Objectives the space knows exactly are not predicted: when the space's
+``estimate(arch) -> dict[str, float]`` hook (``docs/contracts.md``; ``{}`` by default) names an
 objective, the inner NSGA-II reads that objective from ``estimate`` (``exact=False`` predicts
 every objective, as DyNAS-T does).
 """
@@ -151,9 +151,9 @@ class LINAS(Strategy):
         return state
 
     def _encode(self, archs: Sequence[Architecture], fit: bool = False) -> np.ndarray:
-        encode = getattr(self.space, "encode", None)
-        if callable(encode):
-            return np.asarray(encode(list(archs)), dtype=float)
+        X = self.space.encode(list(archs))
+        if X is not None:
+            return np.asarray(X, dtype=float)
         if fit or self._features is None:
             self._features = DecisionFeatures()
             self._features.fit(archs, self._param_map(archs))
@@ -180,10 +180,9 @@ class LINAS(Strategy):
 
     def exact_objectives(self) -> list[int]:
         """Indices of the objectives the space's ``estimate`` gives exactly (not predicted)."""
-        estimate = getattr(self.space, "estimate", None)
-        if not (self.exact and callable(estimate) and self.archs):
+        if not (self.exact and self.archs):
             return []
-        known = estimate(self.archs[0])
+        known = self.space.estimate(self.archs[0])
         return [j for j, o in enumerate(self.objectives) if o.name in known]
 
     def _predicted_round(self) -> list[Architecture]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from archsearch.arch import Architecture, InvalidArchitecture
 from archsearch.params import Choice, Float, Int
 from archsearch.space import Space, Task
 from archsearch.strategy import Exhausted, Result, Strategy, Trial, restore
+
+if TYPE_CHECKING:
+    import torch
 
 DEFAULT_TASK = Task((1, 8, 8), 10)
 
@@ -48,8 +52,8 @@ def _bad_value(param) -> object:
 def check_space(
     space: Space, n: int = 5, seed: int = 0, build: bool = True, task: Task | None = None
 ) -> None:
-    """Sampling is seeded, records validate and round-trip, bad values are rejected, models build."""
-    task = task or getattr(space, "conformance_task", None) or DEFAULT_TASK
+    """Sampling is seeded, records validate and round-trip, bad values fail, models build and replay."""
+    task = task or space.conformance_task or DEFAULT_TASK
     a = [space.sample(np.random.default_rng(seed)) for _ in range(2)]
     assert a[0] == a[1], f"{space.name}: the same seed gave different architectures"
     rng = np.random.default_rng(seed)
@@ -89,10 +93,8 @@ def _check_build(space: Space, arch: Architecture, task: Task) -> None:
 
     torch.manual_seed(0)
     m1 = space.build(arch, task)
-    torch.manual_seed(0)
-    m2 = space.build(arch, task)
+    _check_replay(space, m1, arch, task)
     n1 = sum(p.numel() for p in m1.parameters())
-    assert n1 == sum(p.numel() for p in m2.parameters()), "replay built a different model"
     m1.eval()
     with torch.no_grad():
         y = m1(torch.randn(2, *task.input_shape))
@@ -102,6 +104,25 @@ def _check_build(space: Space, arch: Architecture, task: Task) -> None:
         assert int(cx["params"]) == n1, (
             f"{space.name}: analytic params {cx['params']} != built {n1}"
         )
+
+
+def _check_replay(space: Space, model: torch.nn.Module, arch: Architecture, task: Task) -> None:
+    """The JSON record alone rebuilds ``model``: with its weights loaded, the outputs agree."""
+    import torch
+
+    torch.manual_seed(1)  # another seed: only the loaded weights may make the outputs agree
+    replayed = space.build(_roundtrip(arch), task)
+    try:
+        replayed.load_state_dict(model.state_dict())
+    except RuntimeError as e:
+        raise AssertionError(f"{space.name}: replay built a different structure: {e}") from e
+    x = torch.randn(2, *task.input_shape, generator=torch.Generator().manual_seed(0))
+    model.eval(), replayed.eval()
+    with torch.no_grad():
+        want, got = model(x), replayed(x)
+    torch.testing.assert_close(
+        got, want, msg=lambda m: f"{space.name}: the replayed model computes otherwise: {m}"
+    )
 
 
 def drive(
