@@ -1,17 +1,24 @@
-"""Model complexity: parameters, FLOPs and activations of a built candidate, counted with fvcore.
+"""Model complexity: parameters, FLOPs and activations, counted analytically or with fvcore.
 
-Conventions (those of fvcore and pycls, Radosavovic et al., "Designing Network Design Spaces",
-2020), for one input example (batch size 1) with the model in eval mode:
+One convention for every space, every run and every journal (that of fvcore's conv + linear
+counts and of the papers' "mult-adds"; Radosavovic et al., "Designing Network Design Spaces",
+2020, for the pycls-style ``*_cx`` helpers), for one input example (batch size 1) in eval mode:
 
-* ``params``: the number of parameters (buffers such as BN running stats excluded).
-* ``flops``: **one fused multiply-add counts as one FLOP** (so a ``k x k`` convolution from
-  ``C_in`` to ``C_out`` channels on an ``H x W`` output costs ``k^2 C_in C_out H W / groups``
-  and a linear layer ``F_in F_out``; biases are free). Batch norm in eval mode costs 2 per
-  element (1 without affine), average pooling and a channel sum 1 per input element,
-  element-wise add / sub / mul / div 1 per output element; ReLU, max pooling, concatenation and
-  reshapes cost nothing.
-* ``activations``: the number of output elements of every convolution and linear layer.
+* ``params``: every parameter of the built model (BN scale and shift included, buffers such as
+  running statistics excluded).
+* ``flops``: the multiply-accumulates of convolutions and linear layers, **one multiply-add is
+  one FLOP**: a ``kh x kw`` convolution from ``C_in`` to ``C_out`` channels on an ``H x W``
+  output costs ``kh kw C_in C_out H W / groups``, a linear layer on ``T`` tokens ``T F_in F_out``,
+  a matrix product ``A (n x k) @ B (k x m)`` costs ``n k m``; biases are free. Exactly fvcore's
+  own handles of the ops in :data:`MAC_OPS` are counted (``aten::_convolution``,
+  ``aten::addmm``, ``aten::linear``, ``aten::matmul``, ``aten::mm``, ``aten::bmm``,
+  ``aten::einsum``); its other default handles (batch / group / layer / instance norm, adaptive
+  average pooling, upsampling, grid sampling) are cleared, so norms, pooling, element-wise adds,
+  activations and every other op cost nothing.
+* ``activations``: the output elements of the same ops (fvcore's activation count).
 
+:class:`Cx` is the one accumulator; :func:`conv_cx`, :func:`linear_cx` and :func:`bn_cx` are the
+layer terms every space's analytic ``complexity`` composes. :func:`count` measures a built model.
 :data:`FLOP_CONVENTION` states the FLOP convention in words for output files and tables.
 """
 
@@ -21,34 +28,94 @@ import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
 
-FLOP_CONVENTION = "flops count one fused multiply-add as one FLOP (fvcore convention)"
-
-_ELEMENTWISE_OUT = (
-    "aten::add",
-    "aten::add_",
-    "aten::sub",
-    "aten::sub_",
-    "aten::mul",
-    "aten::mul_",
-    "aten::div",
-    "aten::div_",
+FLOP_CONVENTION = (
+    "flops count one fused multiply-add as one FLOP, convolutions and linear layers only "
+    "(fvcore's conv + linear count)"
 )
-_ELEMENTWISE_IN = ("aten::avg_pool2d", "aten::mean", "aten::sum")
+
+MAC_OPS = (
+    "aten::_convolution",
+    "aten::addmm",
+    "aten::linear",
+    "aten::matmul",
+    "aten::mm",
+    "aten::bmm",
+    "aten::einsum",
+)
+
+
+def _mac_handles() -> dict[str, object]:
+    """fvcore's own FLOP handles of :data:`MAC_OPS`, the only ones :func:`count` keeps."""
+    from fvcore.nn import jit_handles as j
+
+    jit = (j.conv_flop_jit, j.addmm_flop_jit, j.linear_flop_jit, j.matmul_flop_jit)
+    more = (j.matmul_flop_jit, j.bmm_flop_jit, j.einsum_flop_jit)
+    return dict(zip(MAC_OPS, jit + more))
+
+
+@dataclass(frozen=True)
+class Cx:
+    """Params, FLOPs (multiply-adds) and activations of a part of a network; ``+`` composes."""
+
+    params: int = 0
+    flops: int = 0
+    activations: int = 0
+
+    def __add__(self, other: Cx) -> Cx:
+        return Cx(
+            self.params + other.params,
+            self.flops + other.flops,
+            self.activations + other.activations,
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        """``{"params", "flops", "activations"}`` as floats, the form ``Space.complexity`` returns."""
+        return {
+            "params": float(self.params),
+            "flops": float(self.flops),
+            "activations": float(self.activations),
+        }
+
+
+def conv_cx(
+    c_in: int,
+    c_out: int,
+    k: int | tuple[int, int],
+    h_out: int,
+    w_out: int,
+    groups: int = 1,
+    bias: bool = False,
+) -> Cx:
+    """A ``k x k`` (or ``kh x kw``) convolution producing a ``c_out x h_out x w_out`` map."""
+    kh, kw = (k, k) if isinstance(k, int) else k
+    weights = kh * kw * (c_in // groups) * c_out
+    hw = h_out * w_out
+    return Cx(weights + (c_out if bias else 0), weights * hw, c_out * hw)
+
+
+def linear_cx(f_in: int, f_out: int, bias: bool = True, tokens: int = 1) -> Cx:
+    """A linear layer ``f_in -> f_out`` applied to ``tokens`` positions."""
+    return Cx(f_in * f_out + (f_out if bias else 0), tokens * f_in * f_out, tokens * f_out)
+
+
+def bn_cx(c: int, affine: bool = True) -> Cx:
+    """A batch (or layer) norm over ``c`` channels: 2 parameters per channel, no FLOPs."""
+    return Cx(2 * c if affine else 0)
 
 
 def count(model: torch.nn.Module, input_shape: Sequence[int]) -> dict[str, float]:
     """``{"params", "flops", "activations"}`` of ``model`` for one input of shape ``(C, H, W)``.
 
-    FLOPs count one fused multiply-add as one FLOP (see :data:`FLOP_CONVENTION`).
+    FLOPs are fvcore's counts of :data:`MAC_OPS` only, one multiply-add = one FLOP.
     """
     import torch
     from fvcore.nn import ActivationCountAnalysis, FlopCountAnalysis
-    from fvcore.nn.jit_handles import elementwise_flop_counter
 
     shape = tuple(int(s) for s in input_shape)
     if not shape or any(s < 1 for s in shape):
@@ -61,11 +128,7 @@ def count(model: torch.nn.Module, input_shape: Sequence[int]) -> dict[str, float
     model.eval()
     try:
         with _quiet(), torch.no_grad():
-            flops = FlopCountAnalysis(model, x)
-            for op in _ELEMENTWISE_OUT:
-                flops.set_op_handle(op, elementwise_flop_counter(0, 1))
-            for op in _ELEMENTWISE_IN:
-                flops.set_op_handle(op, elementwise_flop_counter(1, 0))
+            flops = FlopCountAnalysis(model, x).clear_op_handles().set_op_handle(**_mac_handles())
             flops.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             acts = ActivationCountAnalysis(model, x)
             acts.unsupported_ops_warnings(False).uncalled_modules_warnings(False)

@@ -7,13 +7,16 @@ Notation. The network is ``B`` blocks; block ``b`` has width ``C_b`` and a list 
 ``relu(BN(conv3x3(x)))`` (kind ``"conv"``) or ``relu(x + conv3x3(BN(x)))`` (kind ``"res"``, a
 pre-normalized residual branch); the first layer of a block maps ``C_{b-1} -> C_b``, the others
 ``C_b -> C_b``. A block may end in a 2x2 max pool. The head is a global average pool and a
-linear classifier. Counts follow the fvcore convention (one fused multiply-add = one FLOP).
+linear classifier. Counts follow :mod:`archsearch.complexity`'s convention (multiply-adds of
+convs and linear layers, one multiply-add = one FLOP).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from archsearch.complexity import Cx, bn_cx, conv_cx, linear_cx
 
 LAYER_KINDS = ("conv", "res")
 
@@ -87,40 +90,33 @@ class NetSpec:
         return " / ".join(parts)
 
 
-def spec_params(spec: NetSpec) -> int:
-    """Parameters of the network ``spec`` describes, computed without building it."""
-    total, c = 0, spec.in_channels
+def spec_cx(spec: NetSpec, input_shape: tuple[int, ...]) -> Cx:
+    """Params, FLOPs and activations of the network ``spec`` describes, without building it.
+
+    Each layer is a bias-free 3x3 conv and a BN; max pooling, residual adds and the global
+    average pool are free under the convention; the head is a linear layer with bias.
+    """
+    cx, c = Cx(), spec.in_channels
+    h, w = input_shape[1], input_shape[2]
     for b in spec.blocks:
         for i in range(len(b.layers)):
-            c_in = c if i == 0 else b.width
-            total += 9 * c_in * b.width + 2 * b.width
+            cx += conv_cx(c if i == 0 else b.width, b.width, 3, h, w) + bn_cx(b.width)
         c = b.width
-    return total + c * spec.num_classes + spec.num_classes
+        if b.pool:
+            h, w = h // 2, w // 2
+    return cx + linear_cx(c, spec.num_classes)
+
+
+def spec_params(spec: NetSpec) -> int:
+    """Parameters of the network ``spec`` describes (they do not depend on the input size)."""
+    return spec_cx(spec, (spec.in_channels, 1, 1)).params
 
 
 def spec_flops(spec: NetSpec, input_shape: tuple[int, ...]) -> int:
-    """Forward FLOPs for one example, one fused multiply-add = one FLOP (fvcore convention).
-
-    Counts convs, eval-mode BN (2 per element), residual adds (1 per element), the global
-    average pool (1 per input element) and the head; ReLU and max pooling are free.
-    """
-    total, c = 0, spec.in_channels
-    h, w = input_shape[1], input_shape[2]
-    for b in spec.blocks:
-        for i, kind in enumerate(b.layers):
-            c_in = c if i == 0 else b.width
-            total += h * w * b.width * (9 * c_in + 2 + (kind == "res"))
-        c = b.width
-        if b.pool:
-            h, w = h // 2, w // 2
-    return total + c * h * w + c * spec.num_classes
+    """Forward FLOPs (multiply-adds of convs and the head) for one example."""
+    return spec_cx(spec, input_shape).flops
 
 
 def spec_activations(spec: NetSpec, input_shape: tuple[int, ...]) -> int:
-    """Output elements of every conv and linear layer for one example (fvcore convention)."""
-    total, (h, w) = 0, input_shape[1:3]
-    for b in spec.blocks:
-        total += h * w * b.width * len(b.layers)
-        if b.pool:
-            h, w = h // 2, w // 2
-    return total + spec.num_classes
+    """Output elements of every conv and linear layer for one example."""
+    return spec_cx(spec, input_shape).activations

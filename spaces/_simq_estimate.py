@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from archsearch.spaces._simq_latency import LatencyTable, _input_shapes, _key, layer_mac
+from archsearch.spaces._simq_latency import (
+    LatencyTable,
+    _input_shapes,
+    _key,
+    attention_macs,
+    layer_mac,
+)
 from archsearch.spaces._simq_quant import quantizable_layers
 from archsearch.spaces._simq_supernet import _family
 from torch import nn
@@ -77,6 +83,7 @@ def profile(dims: Any, reference: Mapping[str, tuple[int, ...]]) -> SubnetProfil
             shape = (*ref[:-1], m.in_features)
         out.append(LayerProfile(n, _key(m, shape), shape, m))
         macs += layer_mac(m, shape)
+    macs += attention_macs(model, {lp.name: lp.shape for lp in out})
     return SubnetProfile(
         params=tuple((p.numel(), owner.get(id(p))) for p in model.parameters()),
         layers=tuple(out),

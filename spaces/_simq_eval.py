@@ -12,7 +12,8 @@ BatchNorm statistics on ``bn_batches`` training batches, fake-quantize it by its
 ``accuracy`` / ``loss`` on the validation split, the analytic ``size_mb`` (10^6 bytes), and
 ``latency_ms`` from the per-layer table (:mod:`archsearch.spaces._simq_latency`; the Result's
 ``latency_source`` says how it was obtained). Cost: ``params`` and ``flops`` (multiply-adds of
-the conv and linear layers) of the float model.
+the conv and linear layers and attention products, :mod:`archsearch.complexity`'s convention)
+of the float model.
 
 The run folder also gets ``simq.json``: the all-INT8 full super-network as the baseline point,
 the hypervolume reference (accuracy 0, the FP32 full super-network's latency and size) and the

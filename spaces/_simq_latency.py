@@ -129,11 +129,27 @@ class LatencyTable:
 
 
 def layer_macs(model: nn.Module, input_shape: tuple[int, ...]) -> float:
-    """Multiply-adds of one sample through ``model``'s conv and linear layers."""
+    """Multiply-adds of one sample through ``model``'s conv, linear and attention products."""
     total = 0.0
     shapes = _input_shapes(model, input_shape)
     for name, layer in quantizable_layers(model).items():
         total += layer_mac(layer, shapes[name])
+    return total + attention_macs(model, shapes)
+
+
+def attention_macs(model: nn.Module, shapes: Mapping[str, tuple[int, ...]]) -> float:
+    """Multiply-adds of every encoder layer's ``q k^T`` and ``att v`` (fvcore's matmul count).
+
+    ``shapes`` are the input shapes of the quantizable layers (no batch axis); the ``q``
+    projection's gives the tokens ``T``: each product costs ``T^2 heads head_dim``.
+    """
+    total = 0.0
+    for name, m in model.named_modules():
+        if hasattr(m, "head_dim"):
+            tokens = 1
+            for s in shapes[f"{name}.q"][:-1]:
+                tokens *= s
+            total += 2.0 * tokens * tokens * m.heads * m.head_dim
     return total
 
 

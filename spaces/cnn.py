@@ -258,9 +258,9 @@ class CNNSpace(Space):
         return build(self.spec(arch), task)
 
     def complexity(self, arch: Architecture, task: Task) -> dict[str, float]:
-        """pycls complexity of ``arch`` at the task's input size (not the design resolution)."""
+        """Complexity of ``arch`` at the task's input size (not the design resolution)."""
         c, h, w = task.input_shape
-        cx = complexity(self.spec(arch), task.num_classes, c, (h, w))
+        cx = complexity(self.spec(arch), task.num_classes, c, (h, w), count_bias=False)
         return {k: float(v) for k, v in cx.items()}
 
 

@@ -23,17 +23,20 @@ The network: stem conv 3x3 stride 2 (3 -> stem_w) + BN + act, the stages (the fi
 stage takes its stride and input width), an optional 1x1 head conv (``head_w`` > 0), global
 average pooling and a linear classifier with bias.
 
-Complexity follows pycls's counting (``pycls/models/blocks.py``) exactly: ``flops`` are the
-multiply-adds of every conv and linear layer, k^2 c_in c_out h w / groups, plus one add per
-output element for layers with a bias (SE convs, the classifier); ``params`` count conv and
-linear weights and biases and 2 per BN channel; ``activations`` count the output elements of
-every conv, linear and pooling layer (global pooling excluded); a stride maps a side h to
-(h - 1) // s + 1. fvcore counts no bias adds: ``count_bias=False`` gives its convention.
+Complexity composes :mod:`archsearch.complexity`'s ``*_cx`` terms: ``flops`` are the
+multiply-adds of every conv and linear layer, k^2 c_in c_out h w / groups; ``params`` count
+conv and linear weights and biases and 2 per BN channel; ``activations`` count the output
+elements of every conv and linear layer; a stride maps a side h to (h - 1) // s + 1. That is
+the project's convention (``count_bias=False``). pycls's published figures
+(``pycls/models/blocks.py``, the zoo of :mod:`archsearch.spaces.cnn_zoo`) add one FLOP per
+output element of a layer with a bias (SE convs, the classifier): ``count_bias=True``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from archsearch.complexity import Cx, bn_cx, conv_cx, linear_cx
 
 BLOCKS = ("bottleneck", "mbconv")
 
@@ -144,29 +147,25 @@ class CNNSpec:
 
 
 class _Counter:
-    """Running pycls complexity: map size h x w, flops, params, activations."""
+    """Running complexity (a :class:`~archsearch.complexity.Cx`) and the map size h x w."""
 
     def __init__(self, h: int, w: int, count_bias: bool) -> None:
-        self.h, self.w, self.flops, self.params, self.acts = h, w, 0, 0, 0
+        self.h, self.w, self.cx, self.bias_adds = h, w, Cx(), 0
         self.count_bias = count_bias
 
     def conv(
         self, c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1, bias: bool = False
     ) -> None:
         self.h, self.w = (self.h - 1) // stride + 1, (self.w - 1) // stride + 1
-        hw = self.h * self.w
-        self.flops += k * k * c_in * c_out * hw // groups
-        self.flops += c_out * hw if bias and self.count_bias else 0
-        self.params += k * k * c_in * c_out // groups + (c_out if bias else 0)
-        self.acts += c_out * hw
+        self.cx += conv_cx(c_in, c_out, k, self.h, self.w, groups, bias)
+        self.bias_adds += c_out * self.h * self.w if bias else 0
 
     def bn(self, c: int) -> None:
-        self.params += 2 * c
+        self.cx += bn_cx(c)
 
     def linear(self, c_in: int, c_out: int) -> None:
-        self.flops += c_in * c_out + (c_out if self.count_bias else 0)
-        self.params += c_in * c_out + c_out
-        self.acts += c_out
+        self.cx += linear_cx(c_in, c_out)
+        self.bias_adds += c_out
 
     def se(self, c: int, c_se: int) -> None:
         hw = self.h, self.w
@@ -183,7 +182,7 @@ def complexity(
     resolution: int | tuple[int, int] | None = None,
     count_bias: bool = True,
 ) -> dict[str, int]:
-    """Analytic ``flops``, ``params`` and ``activations`` under pycls's counting (see above).
+    """Analytic ``flops``, ``params`` and ``activations`` (pycls's bias adds with ``count_bias``).
 
     ``resolution`` (a side or ``(h, w)``) overrides the spec's design resolution.
     """
@@ -220,4 +219,5 @@ def complexity(
         cx.bn(spec.head_w)
         c = spec.head_w
     cx.linear(c, num_classes)
-    return {"flops": cx.flops, "params": cx.params, "activations": cx.acts}
+    extra = cx.bias_adds if count_bias else 0
+    return {"flops": cx.cx.flops + extra, "params": cx.cx.params, "activations": cx.cx.activations}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archsearch.spaces._expand_settings import ALLOWED, GrowthSettings
-from archsearch.spaces._expand_spec import NetSpec, spec_activations, spec_flops, spec_params
+from archsearch.spaces._expand_spec import NetSpec, spec_cx, spec_flops, spec_params
 
 from archsearch.arch import Architecture
 from archsearch.params import Choice, Float, Int, Param, Value
@@ -156,12 +156,7 @@ class ExpandingSpace(Space):
 
     def complexity(self, arch: Architecture, task: Task) -> dict[str, float]:
         """Params, FLOPs and activations of the seed network, analytically."""
-        spec = self.spec(arch, task)
-        return {
-            "params": float(spec_params(spec)),
-            "flops": float(spec_flops(spec, task.input_shape)),
-            "activations": float(spec_activations(spec, task.input_shape)),
-        }
+        return spec_cx(self.spec(arch, task), task.input_shape).as_dict()
 
 
 @register_space("expanding", description="self-expanding CNN: seed network and growth settings")
