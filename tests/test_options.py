@@ -70,3 +70,21 @@ def test_keywords_skip_leading_positional_parameters():
     assert keywords(anything, skip=1) == ([], True)
     assert keywords(lambda *, k=1: k, skip=1) == (["k"], False)
     assert keywords(max) is None
+
+
+def test_no_other_module_reads_signatures():
+    import re
+    from pathlib import Path
+
+    import archsearch
+
+    root = Path(archsearch.__file__).parent
+    # cli.py and api.py are being rewritten onto archsearch.options (issue 18, item 7).
+    pending = {"options.py", "cli.py", "api.py"}
+    copies = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if str(p.relative_to(root)) not in pending
+        and re.search(r"inspect\.signature\(", p.read_text())
+    ]
+    assert copies == [], f"option validators outside archsearch/options.py: {copies}"
