@@ -20,7 +20,6 @@ Loaders are registered by name with ``@register_dataset`` and called as
 
 from __future__ import annotations
 
-import inspect
 import os
 import pickle
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsearch.options import check_options
 from archsearch.registry import lookup, register_dataset
 from archsearch.space import Task
 
@@ -164,13 +164,7 @@ def standardize(train_x: torch.Tensor, valid_x: torch.Tensor) -> tuple[torch.Ten
 def load_data(name: str = "digits", root: str | Path | None = None, **options: Any) -> Data:
     """Load the dataset registered as ``name``; ``root`` is the folder of file-based datasets."""
     loader = lookup("dataset", name)
-    sig = inspect.signature(loader)
-    known = [p for p in sig.parameters if p != "root"]
-    for key in options:
-        if key not in known:
-            raise ValueError(
-                f"dataset '{name}' has no option '{key}'; known: {', '.join(known) or 'none'}"
-            )
+    check_options(f"dataset '{name}'", loader, options, fixed=("root",))
     return loader(root=root, **options)
 
 

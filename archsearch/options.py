@@ -1,8 +1,9 @@
-"""The one option validator: options named by a factory's signature, typed by its defaults.
+"""Options of a factory (space, strategy, dataset, executor, solver), checked by its signature.
 
-Every place that takes user options for something it builds (a space, a strategy, an executor,
-the trainer) checks them here before anything is built, so a wrong name gets the same one-line
-error everywhere: ``strategy 'random' has no option 'temperature'; options: ...``.
+The one place that reads a factory's signature: :func:`keywords` lists the keywords it takes,
+:func:`check_options` rejects an option it does not take (with a did-you-mean hint) or a value
+whose type differs from a bool, int or float default, and :func:`construct` checks, then calls.
+A factory that takes ``**kwargs``, or has no readable signature, accepts any option.
 """
 
 from __future__ import annotations
@@ -10,36 +11,42 @@ from __future__ import annotations
 import difflib
 import inspect
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_KEYWORD = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
-def check_options(
-    what: str, factory: Callable[..., Any], options: dict[str, Any], fixed: Collection[str] = ()
-) -> None:
-    """Raise ValueError for an option ``factory`` does not take, or of the wrong type."""
+
+def _parameters(factory: Callable[..., Any], skip: int = 0) -> list[inspect.Parameter] | None:
     try:
-        params = inspect.signature(factory).parameters
+        params = list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):
-        return
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    allowed = [
-        n
-        for n, p in params.items()
-        if n not in fixed and n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    ]
-    for key, value in options.items():
-        if key not in allowed:
-            hint = difflib.get_close_matches(str(key), allowed, n=1)
-            maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ValueError(
-                f"{what} has no option '{key}'{maybe}; options: {', '.join(allowed) or 'none'}"
-            )
-        _check_type(what, key, params[key].default, value)
+        return None
+    lead = 0
+    while lead < min(skip, len(params)) and params[lead].kind in _POSITIONAL:
+        lead += 1
+    return params[lead:]
 
 
-def _check_type(what: str, key: str, default: Any, value: Any) -> None:
+def keywords(factory: Callable[..., Any], skip: int = 0) -> tuple[list[str], bool] | None:
+    """(keyword names, takes ``**kwargs``) after the first ``skip`` positional parameters."""
+    params = _parameters(factory, skip)
+    if params is None:
+        return None
+    names = [p.name for p in params if p.kind in _KEYWORD]
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _dump(value: Any) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def check_type(what: str, key: str, default: Any, value: Any) -> None:
+    """Raise ValueError when ``value`` is not a bool / int / float like the option's default."""
     if isinstance(default, bool):
         ok, noun = isinstance(value, bool), "true or false"
     elif isinstance(default, int):
@@ -50,18 +57,42 @@ def _check_type(what: str, key: str, default: Any, value: Any) -> None:
         return
     if not ok:
         raise ValueError(
-            f"{what}: option {key} must be {noun} (default {json.dumps(default)}), "
-            f"got {json.dumps(value, default=str)}"
+            f"{what}: option {key} must be {noun} (default {_dump(default)}), got {_dump(value)}"
         )
 
 
-def construct(
-    factory: Callable[..., Any],
+def check_options(
     what: str,
-    options: dict[str, Any],
-    *args: Any,
+    factory: Callable[..., Any],
+    options: Mapping[str, Any],
     fixed: Collection[str] = (),
+    extra: Sequence[str] = (),
+    skip: int = 0,
+) -> None:
+    """Raise ValueError for an option ``factory`` does not take or of the wrong type.
+
+    ``fixed`` names parameters that are not options (``space``, ``seed``); ``extra`` names
+    options taken elsewhere, listed first; ``skip`` leading positional parameters are arguments.
+    """
+    params = _parameters(factory, skip)
+    if params is None or any(p.kind is p.VAR_KEYWORD for p in params):
+        return
+    defaults = {p.name: p.default for p in params if p.kind in _KEYWORD and p.name not in fixed}
+    allowed = [*extra, *(n for n in defaults if n not in extra)]
+    for key, value in options.items():
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            maybe = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ValueError(
+                f"{what} has no option '{key}'{maybe}; options: {', '.join(allowed) or 'none'}"
+            )
+        if key in defaults:
+            check_type(what, key, defaults[key], value)
+
+
+def construct(
+    factory: Callable[..., Any], what: str, options: Mapping[str, Any], *args: Any
 ) -> Any:
-    """``factory(*args, **options)`` after :func:`check_options`."""
-    check_options(what, factory, options, fixed)
+    """``factory(*args, **options)`` once :func:`check_options` accepts the options."""
+    check_options(what, factory, options, skip=len(args))
     return factory(*args, **options)

@@ -7,7 +7,7 @@ calculating hypervolume" (IEEE TEC 2006; the HSO slicing scheme).
 Notation: ``F`` is an ``(n, m)`` array of ``n`` points and ``m`` objectives, **all oriented for
 maximization** (larger is better, as :meth:`archsearch.strategy.Strategy.scores` returns them).
 ``a`` dominates ``b`` when ``a >= b`` in every objective and ``a > b`` in at least one. Front 0 is
-the non-dominated set; front ``k`` is non-dominated once fronts ``0..k-1`` are removed.
+the non-dominated set (:func:`front`); front ``k`` is non-dominated once fronts ``0..k-1`` are removed.
 """
 
 from __future__ import annotations
@@ -26,12 +26,20 @@ def _as_matrix(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     return F
 
 
+def _dominates(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    # The one dominance test (broadcast over leading axes; objectives on the last axis).
+    return (A >= B).all(axis=-1) & (A > B).any(axis=-1)
+
+
+def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Whether point ``a`` dominates point ``b`` (all objectives oriented for maximization)."""
+    return bool(_dominates(np.asarray(a, dtype=float), np.asarray(b, dtype=float)))
+
+
 def dominance_matrix(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     """``D[i, j]`` is True when point ``i`` dominates point ``j``."""
     F = _as_matrix(F)
-    ge = (F[:, None, :] >= F[None, :, :]).all(axis=2)
-    gt = (F[:, None, :] > F[None, :, :]).any(axis=2)
-    return ge & gt
+    return _dominates(F[:, None, :], F[None, :, :])
 
 
 def non_dominated_sort(F: Sequence[Sequence[float]] | np.ndarray) -> list[np.ndarray]:
@@ -71,11 +79,23 @@ def pareto_mask(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     front = np.zeros((0, F.shape[1]))
     for i in order:
         x = F[i]
-        if len(front) and ((front >= x).all(axis=1) & (front > x).any(axis=1)).any():
+        if len(front) and _dominates(front, x).any():
             continue
         mask[i] = True
         front = np.vstack([front, x])
     return mask
+
+
+def front(F: Sequence[Sequence[float]] | np.ndarray, unique: bool = False) -> np.ndarray:
+    """Indices of the non-dominated points in input order; ``unique`` keeps the first of equal ones."""
+    F = np.asarray(F, dtype=float)
+    if F.size == 0:
+        return np.zeros(0, dtype=int)
+    idx = np.flatnonzero(pareto_mask(F))
+    if unique:
+        _, first = np.unique(F[idx], axis=0, return_index=True)
+        idx = idx[np.sort(first)]
+    return idx
 
 
 def crowding_distance(F: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:

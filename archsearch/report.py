@@ -18,6 +18,7 @@ from typing import Any
 from archsearch import plots
 from archsearch.results import Record, Run, best_of, pareto_front
 from archsearch.runview import human
+from archsearch.strategy import count_statuses
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:1100px;
@@ -97,7 +98,7 @@ def write_report(run: Run | str | Path) -> Path:
     fig_dir.mkdir(exist_ok=True)
     obj = objectives[0]
     best = best_of(records, obj)
-    counts = {s: sum(r.result.status == s for r in records) for s in ("ok", "failed", "pruned")}
+    counts = count_statuses(r.result for r in records)
     budget = cfg.get("budget")
     state = (
         "finished"

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from archsearch import pareto
 from archsearch.journal import JOURNAL, JournalError, Line, read_lines
+from archsearch.pareto import dominates  # noqa: F401  (importable from here for now)
 from archsearch.runlock import RunLock
-from archsearch.strategy import Objective, Result, Trial, score, scores
+from archsearch.strategy import Objective, Result, Trial, count_statuses, score, scores
 
 RUN_JSON = "run.json"
 
@@ -231,9 +233,7 @@ class Run:
         summary: dict[str, Any] = {
             "objective": {"name": objs[0].name, "direction": objs[0].direction},
             "trials": len(records),
-            "ok": sum(r.result.status == "ok" for r in records),
-            "failed": sum(r.result.status == "failed" for r in records),
-            "pruned": sum(r.result.status == "pruned" for r in records),
+            **count_statuses(r.result for r in records),
         }
         if best is not None:
             result = best.result.to_json()
@@ -276,19 +276,8 @@ def best_of(records: Sequence[Record], objective: Objective) -> Record | None:
     return best
 
 
-def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Whether ``a`` Pareto-dominates ``b`` (all objectives oriented for maximization)."""
-    return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
-
-
 def pareto_front(records: Sequence[Record], objectives: Sequence[Objective]) -> list[Record]:
     """Non-dominated records (duplicates of the same values keep the earliest)."""
     scored = [(r, scores(r.result, objectives)) for r in records]
     scored = [(r, s) for r, s in scored if s is not None]
-    front, seen = [], set()
-    for r, s in scored:
-        if s in seen or any(dominates(t, s) for _, t in scored):
-            continue
-        seen.add(s)
-        front.append(r)
-    return front
+    return [scored[i][0] for i in pareto.front([s for _, s in scored], unique=True)]

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 from archsearch.results import Record, Run, best_of, pareto_front
+from archsearch.strategy import count_statuses
 
 _CONFIG_KEYS = ("space", "strategy", "dataset", "budget", "epochs", "seed", "executor")
 
@@ -87,7 +88,7 @@ def print_run(run: Run, limit: int | None = None) -> None:
         print(f"(last {len(shown)} of {len(records)} trials)")
     for line in trial_table(shown, names):
         print(line)
-    counts = {s: sum(r.result.status == s for r in records) for s in ("ok", "failed", "pruned")}
+    counts = count_statuses(r.result for r in records)
     print(f"{len(records)} trials: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     best = best_of(records, objectives[0])
     direction = "highest" if objectives[0].direction == "max" else "lowest"
@@ -110,7 +111,7 @@ def print_summary(run: Run) -> None:
     records = run.records()
     objectives = run.objectives
     names = [o.name for o in objectives]
-    counts = {s: sum(r.result.status == s for r in records) for s in ("ok", "failed", "pruned")}
+    counts = count_statuses(r.result for r in records)
     seconds = sum(seconds_of(r) or 0.0 for r in records)
     print(
         f"search finished: {len(records)} trials ("

@@ -171,6 +171,14 @@ class Result:
         )
 
 
+def count_statuses(results: Iterable[Result]) -> dict[str, int]:
+    """How many results have each status, in the order of :data:`STATUSES` (zeros included)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for r in results:
+        counts[r.status] += 1
+    return counts
+
+
 def score(result: Result, objective: Objective) -> float | None:
     """Orientation-free value (larger is better); None for failed results or missing/NaN values.
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from archsearch.api import search
+from archsearch.strategy import count_statuses
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
         "strategy": cfg["strategy"],
         "budget": cfg["budget"],
         "epochs": cfg["epochs"],
-        "trials_ok": sum(r.result.status == "ok" for r in records),
+        "trials_ok": count_statuses(r.result for r in records)["ok"],
         "best_accuracy": best.result.metrics["accuracy"] if best else None,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),

@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from archsearch.arch import Architecture
 from archsearch.pareto import (
     crowding_distance,
+    dominates,
+    front,
     hypervolume,
     non_dominated_sort,
     pareto_mask,
     pareto_ranks,
 )
+from archsearch.strategy import Result, Trial, objectives_from
 
 
 def test_non_dominated_sort_table():
@@ -78,3 +82,56 @@ def test_pareto_mask_agrees_with_pairwise_dominance():
         for _ in range(10):
             F = rng.integers(0, 4, (30, m)).astype(float)  # many ties and duplicates
             assert (pareto_mask(F) == ~dominance_matrix(F).any(axis=0)).all()
+
+
+def _oracle_front(P: list[tuple[float, ...]], unique: bool) -> list[int]:
+    """Brute force, O(n^2) in pure Python: the definition of non-dominance, nothing shared."""
+
+    def dom(a, b):
+        return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+    out = [i for i, p in enumerate(P) if not any(dom(q, p) for q in P)]
+    if unique:
+        out = [i for i in out if P[i] not in P[:i]]
+    return out
+
+
+@pytest.mark.parametrize("unique", [False, True])
+def test_front_matches_a_brute_force_oracle_with_ties(unique):
+    rng = np.random.default_rng(1)
+    for m in (1, 2, 3):
+        for n in (1, 2, 7, 40):
+            P = [tuple(float(v) for v in row) for row in rng.integers(0, 4, (n, m))]
+            assert front(P, unique=unique).tolist() == _oracle_front(P, unique)
+    assert front([]).tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ((1, 1), (1, 0), True),
+        ((1, 0), (0, 1), False),
+        ((1, 1), (1, 1), False),
+        ((0,), (1,), False),
+    ],
+)
+def test_dominates_table(a, b, expected):
+    assert dominates(a, b) is expected
+
+
+def test_results_and_strategies_share_the_one_dominance_code():
+    import archsearch.results as results
+
+    assert results.dominates is dominates
+    # The front of records is pareto.front over their scores (equal values keep the earliest).
+    rec = results.Record
+    objs = objectives_from("accuracy,latency_ms:min")
+    rows = [(0.5, 3.0), (0.9, 5.0), (0.5, 3.0), (0.4, 1.0), (0.3, 2.0), (0.9, 5.0)]
+    records = [
+        rec(
+            Trial(i, Architecture("s", {"x": i})), Result(metrics={"accuracy": a, "latency_ms": t})
+        )
+        for i, (a, t) in enumerate(rows)
+    ]
+    got = [r.trial.number for r in results.pareto_front(records, objs)]
+    assert got == _oracle_front([(a, -t) for a, t in rows], unique=True) == [0, 1, 3]

@@ -9,29 +9,15 @@ stops a search. ``KeyboardInterrupt`` (and ``SystemExit``) still propagate.
 
 from __future__ import annotations
 
-import inspect
 import math
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from archsearch.options import keywords
 from archsearch.strategy import Result, Trial
 
 Report = Callable[[int, dict[str, float]], None]
-
-
-def accepted_keywords(fn: Callable[..., Any]) -> tuple[set[str], bool]:
-    """The keyword names ``fn`` takes after its first argument, and whether it takes ``**kw``."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return set(), False
-    params = list(sig.parameters.values())
-    if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
-        params = params[1:]  # the architecture
-    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-    var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
-    return names, var_kw
 
 
 def as_result(value: Any) -> Result:
@@ -54,7 +40,7 @@ def call_evaluator(
 ) -> Result:
     """Evaluate ``trial.arch``; exceptions (not KeyboardInterrupt) become failed Results."""
     try:
-        names, var_kw = accepted_keywords(evaluator)
+        names, var_kw = keywords(evaluator, skip=1) or ([], False)  # skip: the architecture
         kwargs: dict[str, Any] = {}
         if report is not None and ("report" in names or var_kw):
             kwargs["report"] = report

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.registry import get_strategy, register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
@@ -30,7 +31,7 @@ class Dedup(Strategy):
         seed: int = 0,
         strategy: str = "random",
         options: dict[str, Any] | None = None,
-        retries: int = 32,
+        retries: int = RETRIES,
     ) -> None:
         super().__init__(space, objectives, seed)
         if strategy == "dedup":
@@ -42,7 +43,7 @@ class Dedup(Strategy):
         self.pending: dict[int, Trial] = {}
 
     @classmethod
-    def wrap(cls, inner: Strategy, retries: int = 32) -> Dedup:
+    def wrap(cls, inner: Strategy, retries: int = RETRIES) -> Dedup:
         """Wrap an existing strategy object."""
         self = cls.__new__(cls)
         Strategy.__init__(self, inner.space, inner.objectives, inner.seed)
@@ -56,13 +57,16 @@ class Dedup(Strategy):
         self.inner.attach(space)
 
     def ask(self) -> Trial:
-        inner = self.inner.ask()
-        for _ in range(self.retries):
-            known = self.known.get(inner.arch.key)
-            if known is None:
-                break
-            self.inner.tell(inner, known)
-            inner = self.inner.ask()
+        asked: list[Trial] = []
+
+        def ask_inner() -> Trial:
+            # A repeat is told its known result before the inner strategy is asked again.
+            if asked:
+                self.inner.tell(asked[-1], self.known[asked[-1].arch.key])
+            asked.append(self.inner.ask())
+            return asked[-1]
+
+        inner = draw_unseen(ask_inner, self.known, self.retries)
         trial = self._trial(inner.arch, **inner.meta)
         self.pending[trial.number] = inner
         return trial

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from archsearch.options import check_options
 from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategies._designed import DesignedNetworks
@@ -54,21 +55,10 @@ class DeepMADStrategy(DesignedNetworks):
         **options: Any,
     ) -> None:
         super().__init__(space, objectives, seed)
-        import inspect
-
         from archsearch.solvers.deepmad import optimize
 
-        known = [
-            k
-            for k, p in inspect.signature(optimize).parameters.items()
-            if p.kind == p.KEYWORD_ONLY
-        ]
-        unknown = sorted(set(options) - set(known) - {"num_classes"})
-        if unknown:
-            raise ValueError(
-                f"strategy 'deepmad' has no option '{unknown[0]}'; options: flops, params, family, "
-                f"rho, resolution, budget_resolution, {', '.join(known)}"
-            )
+        own = ("flops", "params", "family", "rho", "resolution", "budget_resolution")
+        check_options("strategy 'deepmad'", optimize, options, fixed=own, extra=own)
 
         f_list, p_list = _as_list("flops", flops), _as_list("params", params)
         if len(f_list) != len(p_list):

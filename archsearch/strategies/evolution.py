@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from archsearch.arch import Architecture
+from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
@@ -33,7 +34,7 @@ class RegularizedEvolution(Strategy):
         seed: int = 0,
         population: int = 12,
         sample: int = 8,
-        retries: int = 16,
+        retries: int = RETRIES,
     ) -> None:
         super().__init__(space, objectives, seed)
         if population < 1:
@@ -44,14 +45,6 @@ class RegularizedEvolution(Strategy):
         self.retries = int(retries)
         self.population: deque[tuple[Architecture, float | None]] = deque()
         self.seen: set[str] = set()
-
-    def _fresh(self, make: Any) -> Architecture:
-        arch = make()
-        for _ in range(self.retries):
-            if arch.key not in self.seen:
-                break
-            arch = make()
-        return arch
 
     def _parent(self) -> Architecture:
         idx = self.rng.integers(len(self.population), size=self.sample_size)
@@ -65,10 +58,12 @@ class RegularizedEvolution(Strategy):
 
     def ask(self) -> Trial:
         if self.n_asked < self.population_size or not self.population:
-            arch = self._fresh(lambda: self.space.sample(self.rng))
+            arch = draw_unseen(lambda: self.space.sample(self.rng), self.seen, self.retries)
         else:
             parent = self._parent()
-            arch = self._fresh(lambda: mutate(self.space, parent, self.rng))
+            arch = draw_unseen(
+                lambda: mutate(self.space, parent, self.rng), self.seen, self.retries
+            )
         self.seen.add(arch.key)
         return self._trial(arch)
 

@@ -166,18 +166,6 @@ class LINAS(Strategy):
                 out.update({p.name: p for p in self.space.params(a)})
         return out
 
-    def _random_round(self) -> list[Architecture]:
-        out: list[Architecture] = []
-        for _ in range(self.population):
-            arch = self.space.sample(self.rng)
-            for _ in range(self.core.retries):
-                if arch.key not in self.seen:
-                    break
-                arch = self.space.sample(self.rng)
-            self.seen.add(arch.key)
-            out.append(arch)
-        return out
-
     def exact_objectives(self) -> list[int]:
         """Indices of the objectives the space's ``estimate`` gives exactly (not predicted)."""
         if not (self.exact and self.archs):
@@ -228,7 +216,11 @@ class LINAS(Strategy):
     def ask(self) -> Trial:
         if not self.queue:
             enough = len(self.archs) >= 2 and self.n_told >= self.population
-            self.queue = self._predicted_round() if enough else self._random_round()
+            self.queue = (
+                self._predicted_round()
+                if enough
+                else self.core.fresh(self.population, self.rng, self.seen)
+            )
             self.rounds += 1
         arch = self.queue.pop(0)
         self.seen.add(arch.key)

@@ -33,6 +33,7 @@ import math
 from typing import Any
 
 from archsearch.arch import Architecture
+from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategies._mcts_walk import Grid, Walk
@@ -52,7 +53,7 @@ class MCTS(Strategy):
         lam: float = 0.3,
         bisect: bool = False,
         float_bins: int = 8,
-        retries: int = 16,
+        retries: int = RETRIES,
         expand: str = "path",
         first_play: str = "inf",
         normalize: str = "rank",
@@ -209,11 +210,12 @@ class MCTS(Strategy):
                 break
             node = self.children[node][action]
             path.append(node)
-        decisions = walk.rollout(self.rng)
-        for _ in range(self.retries):
-            if Architecture(self.space.name, decisions).key not in self.seen:
-                break
-            decisions = walk.rollout(self.rng)
+        decisions = draw_unseen(
+            lambda: walk.rollout(self.rng),
+            self.seen,
+            self.retries,
+            key=lambda d: Architecture(self.space.name, d).key,
+        )
         if self.expand == "path":
             while walk.width:
                 action = walk.action_for(decisions[walk.param.name])

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from archsearch.arch import Architecture
+from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.pareto import crowding_distance, non_dominated_sort, pareto_mask
 from archsearch.registry import register_strategy
 from archsearch.space import Space
@@ -57,7 +58,7 @@ class NSGA2:
         population: int = 20,
         crossover: float = 0.9,
         mutation: float = 1.0,
-        retries: int = 16,
+        retries: int = RETRIES,
     ) -> None:
         if population < 2:
             raise ValueError(f"population={population} must be >= 2")
@@ -86,18 +87,28 @@ class NSGA2:
             better = i if (ranks[i], -crowd[i]) <= (ranks[j], -crowd[j]) else j
             return parents[int(better)]
 
+        def child() -> Architecture:
+            a, b = tournament(), tournament()
+            kid = crossover(self.space, a, b, rng) if rng.random() < self.crossover else a
+            if rng.random() < self.mutation or kid.key == a.key:
+                kid = mutate(self.space, kid, rng)
+            return kid
+
         seen = set() if seen is None else seen
         out: list[Architecture] = []
         for _ in range(n):
-            for _ in range(self.retries + 1):
-                a, b = tournament(), tournament()
-                child = crossover(self.space, a, b, rng) if rng.random() < self.crossover else a
-                if rng.random() < self.mutation or child.key == a.key:
-                    child = mutate(self.space, child, rng)
-                if child.key not in seen:
-                    break
-            seen.add(child.key)
-            out.append(child)
+            kid = draw_unseen(child, seen, self.retries)
+            seen.add(kid.key)
+            out.append(kid)
+        return out
+
+    def fresh(self, n: int, rng: np.random.Generator, seen: set[str]) -> list[Architecture]:
+        """``n`` uniform samples, each redrawn while its key is in ``seen`` (then added to it)."""
+        out: list[Architecture] = []
+        for _ in range(n):
+            arch = draw_unseen(lambda: self.space.sample(rng), seen, self.retries)
+            seen.add(arch.key)
+            out.append(arch)
         return out
 
     def evolve(
@@ -150,7 +161,7 @@ class NSGA2Strategy(Strategy):
         population: int = 20,
         crossover: float = 0.9,
         mutation: float = 1.0,
-        retries: int = 16,
+        retries: int = RETRIES,
     ) -> None:
         super().__init__(space, objectives, seed)
         self.core = NSGA2(space, population, crossover, mutation, retries)
@@ -177,14 +188,7 @@ class NSGA2Strategy(Strategy):
             if self.parents:
                 self.queue = self.core.offspring(self.parents, self.F, P, self.rng, self.seen)
             else:
-                for _ in range(P):
-                    arch = self.space.sample(self.rng)
-                    for _ in range(self.core.retries):
-                        if arch.key not in self.seen:
-                            break
-                        arch = self.space.sample(self.rng)
-                    self.seen.add(arch.key)
-                    self.queue.append(arch)
+                self.queue = self.core.fresh(P, self.rng, self.seen)
         arch = self.queue.pop(0)
         self.seen.add(arch.key)
         return self._trial(arch)

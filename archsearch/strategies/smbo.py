@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from archsearch.arch import Architecture
+from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.params import Param
 from archsearch.registry import register_strategy
 from archsearch.space import Space
@@ -53,7 +54,7 @@ class SMBO(Strategy):
         pool: int = 128,
         refit_warm: int = 40,
         refit_ratio: float = 0.1,
-        retries: int = 16,
+        retries: int = RETRIES,
     ) -> None:
         super().__init__(space, objectives, seed)
         if not 0 <= epsilon <= 1:
@@ -111,14 +112,6 @@ class SMBO(Strategy):
         self._note(arch)
         return arch
 
-    def _fresh(self) -> Architecture:
-        arch = self._sample()
-        for _ in range(self.retries):
-            if arch.key not in self.seen:
-                break
-            arch = self._sample()
-        return arch
-
     def _refit(self) -> None:
         ok = [v for v in self.values if v is not None]
         if not ok:
@@ -136,7 +129,7 @@ class SMBO(Strategy):
 
     def ask(self) -> Trial:
         if self.n_asked < self.initial or not any(v is not None for v in self.values):
-            arch = self._fresh()
+            arch = draw_unseen(self._sample, self.seen, self.retries)
         else:
             arch = self._propose()
         self.seen.add(arch.key)
