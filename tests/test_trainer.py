@@ -200,6 +200,7 @@ def test_search_uses_the_space_evaluator_hook(tmp_path) -> None:
 
 
 def test_thread_policy(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the shell's setting would win
     cpu = torch.device("cpu")
     before = torch.get_num_threads()
     assert Trainer(SPACE, DATA, threads=1).cpu_threads(cpu) == 1
