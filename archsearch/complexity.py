@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     import torch
 
 FLOP_CONVENTION = (
-    "flops count one fused multiply-add as one FLOP, convolutions and linear layers only "
-    "(fvcore's conv + linear count)"
+    "flops count one fused multiply-add as one FLOP, convolutions, linear layers and matrix "
+    "products only (fvcore's conv + linear + matmul count)"
 )
 
 MAC_OPS = (

@@ -61,7 +61,7 @@ def test_grouped_conv_and_in_place_add() -> None:
 
 def test_convention_is_stated_and_bad_shape_rejected() -> None:
     assert "one fused multiply-add as one FLOP" in FLOP_CONVENTION
-    assert "convolutions and linear layers only" in FLOP_CONVENTION
+    assert "convolutions, linear layers and matrix products only" in FLOP_CONVENTION
     assert "multiply-add" in (count.__doc__ or "")
     with pytest.raises(ValueError, match="input_shape must be positive"):
         count(SmallNet(), (1, 0, 8))

@@ -75,5 +75,17 @@ def test_simq_reported_flops_follow_the_convention(name: str) -> None:
         assert sum(n for n, _ in prof.params) == got["params"]
 
 
+@pytest.mark.parametrize("name", ["deeparchitect", "nb201"])
+def test_trainer_journals_the_measured_count(name: str) -> None:
+    from archsearch.data import load_data
+    from archsearch.evaluate.trainer import Trainer
+
+    space = get_space(name)
+    data = load_data("synthetic", shape=TASK.input_shape, classes=TASK.num_classes, size=20)
+    arch = _archs(space)[0]
+    model = space.build(arch, data.task)
+    assert Trainer(space, data)._cost(arch, model) == count(model, data.task.input_shape)
+
+
 def test_every_space_is_classified() -> None:
     assert set(MEASURED) <= set(SPACES)
