@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.progress import ProgressBar
-from archsearch.registry import entries, lookup
+from archsearch.registry import entries, lookup, name_of
 from archsearch.results import Record, Run, best_of, new_run_id
 from archsearch.space import Space
 from archsearch.strategy import Objective, Strategy, objectives_from, restore
@@ -60,10 +60,7 @@ def _construct(factory: Callable[..., Any], what: str, options: dict[str, Any], 
 
 
 def _registered_name(kind: str, obj: Any) -> str | None:
-    for name, entry in entries(kind).items():
-        if entry.obj is obj or entry.obj is type(obj):
-            return name
-    return None
+    return name_of(kind, obj)
 
 
 def _versions() -> dict[str, str]:
