@@ -9,6 +9,7 @@ from __future__ import annotations
 from archsearch.api import search
 from archsearch.arch import Architecture, InvalidArchitecture
 from archsearch.data import Data, load_data
+from archsearch.function_space import FunctionSpace
 from archsearch.params import Choice, Float, Int, Param
 from archsearch.registry import (
     get_space,
@@ -18,7 +19,7 @@ from archsearch.registry import (
     register_space,
     register_strategy,
 )
-from archsearch.space import Chooser, FunctionSpace, Space, Task
+from archsearch.space import Chooser, Space, Task
 from archsearch.strategy import Exhausted, Objective, Result, Strategy, Trial
 
 __version__ = "0.1.0"

@@ -1,7 +1,8 @@
 """The ``archsearch`` command line: ``spaces``, ``strategies``, ``search``, ``show`` and plugins.
 
-Every module of :mod:`archsearch.commands` that defines ``register(subparsers)`` adds a
-subcommand (``build``, ``design``, ``report``, ...). Bad input never shows a traceback: a
+Every ``command`` entry of the registry is a ``register(subparsers)`` function that adds a
+subcommand: the core's (``export``, ``report``) from :mod:`archsearch.commands`, the families'
+(``build``, ``design``, ``expand``, ``scale``) from their packages, and any plugin's. Bad input never shows a traceback: a
 ``ValueError``, ``KeyError``, ``FileNotFoundError`` or ``InvalidArchitecture`` raised by any
 command becomes one line ``archsearch: error: <message>`` on stderr and exit status 2, like
 argparse's own usage errors.
@@ -10,9 +11,7 @@ argparse's own usage errors.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import pkgutil
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -231,7 +230,7 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> Parser:
-    """The full parser: core commands plus every ``archsearch.commands`` module's."""
+    """The full parser: the commands of this module plus every registered ``command``."""
     parser = Parser(
         prog="archsearch",
         description="Neural architecture search and design for PyTorch.",
@@ -249,24 +248,9 @@ def build_parser() -> Parser:
     show.add_argument("run", metavar="RUN", help="run folder")
     show.add_argument("--limit", type=positive_int, help="show only the last N trials")
     show.set_defaults(func=cmd_show)
-    for register in command_modules():
-        register(sub)
+    for entry in entries("command").values():
+        entry.obj(sub)
     return parser
-
-
-def command_modules() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """The ``register`` functions of the modules in :mod:`archsearch.commands`, by name."""
-    import archsearch.commands as package
-
-    found = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if callable(register):
-            found.append(register)
-    return found
 
 
 def _message(error: BaseException) -> str:

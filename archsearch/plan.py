@@ -26,7 +26,7 @@ from archsearch import journal as journal_
 from archsearch import snapshot
 from archsearch.config import EXECUTORS, SearchConfig
 from archsearch.options import check_options, construct
-from archsearch.registry import entries, lookup
+from archsearch.registry import entries, lookup, name_of
 from archsearch.results import Run
 from archsearch.space import Space
 from archsearch.strategy import Objective, Strategy, objectives_from
@@ -145,13 +145,6 @@ def _qualname(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
 
 
-def _name_of(kind: str, obj: Any) -> str | None:
-    for name, entry in entries(kind).items():
-        if entry.obj is obj or entry.obj is type(obj):
-            return name
-    return None
-
-
 def prepare(
     space: Any = None,
     strategy: Any = None,
@@ -192,7 +185,7 @@ def _custom(space: Any, strategy: Any, dataset: Any, evaluator: Any) -> tuple[se
     if isinstance(strategy, str):
         names["strategy"] = strategy
     elif strategy is not None:
-        name = _name_of("strategy", strategy)
+        name = name_of("strategy", strategy)
         if name is None or isinstance(strategy, Strategy):
             custom.add("strategy")
         names["strategy"] = name or getattr(strategy, "__name__", type(strategy).__name__)

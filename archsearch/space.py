@@ -7,8 +7,8 @@ turns a complete :class:`~archsearch.arch.Architecture` into a ``torch.nn.Module
 
 Three ways to write a space:
 
-* subclass :class:`Space` (``spaces/nasnet.py`` does),
-* a define-by-run function that calls ``choose(name, options)`` (:class:`FunctionSpace`),
+* subclass :class:`Space` (``spaces/nasnet/space.py`` does),
+* a define-by-run function that calls ``choose(name, options)`` (:class:`~archsearch.function_space.FunctionSpace`),
 * DeepArchitect's module language (:mod:`archsearch.modules`), compiled by
   :class:`~archsearch.modules.ModuleSpace`.
 """
@@ -218,44 +218,3 @@ class Chooser:
     def float(self, name: str, low: float, high: float, log: bool = False) -> float:
         """A float in ``[low, high]``."""
         return self._decide(Float(name, low, high, log))
-
-
-class FunctionSpace(Space):
-    """A define-by-run space: ``fn(choose)`` makes its decisions and returns a model description.
-
-    The description is a module-language node (:mod:`archsearch.modules`), a callable
-    ``task -> nn.Module``, or an ``nn.Module``. Keep ``fn`` cheap: it runs once per decision
-    while strategies walk the space, so build heavy objects only inside the returned callable.
-    """
-
-    def __init__(self, fn: Callable[[Chooser], Any], name: str | None = None) -> None:
-        self.fn = fn
-        self.name = name or getattr(fn, "__name__", "function")
-
-    def next_param(self, partial: Mapping[str, Value]) -> Param | None:
-        try:
-            self.fn(Chooser(partial))
-        except _Open as o:
-            return o.param
-        return None
-
-    def describe(self, arch: Architecture) -> Any:
-        """The description ``fn`` returns for a complete architecture."""
-        return self.fn(Chooser(self.validate(arch).decisions))
-
-    def build(self, arch: Architecture, task: Task) -> torch.nn.Module:
-        from archsearch.modules import Node, compile_node
-
-        desc = self.describe(arch)
-        if isinstance(desc, Node):
-            return compile_node(desc, task)
-        import torch
-
-        if isinstance(desc, torch.nn.Module):
-            return desc
-        if callable(desc):
-            return desc(task)
-        raise TypeError(
-            f"space function {self.name!r} returned {type(desc).__name__}; expected a module-language "
-            "node, a callable task -> nn.Module, or an nn.Module"
-        )

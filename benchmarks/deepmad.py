@@ -8,7 +8,7 @@ solver: cvxpy import excluded, problem compilation included), the peak Python he
 more solve (under tracemalloc, untimed) and the process's max RSS (each budget runs in a fresh subprocess), the
 objective reached, the proved bound and the bound at the solution's depths, FLOPs / params /
 rho checked by the ``cnn`` space's own counter, and the published network's objective under
-the same formula (:mod:`archsearch.solvers.deepmad_published`).
+the same formula (:mod:`archsearch.solvers.deepmad.published`).
 
 Writes ``results/benchmarks/deepmad.json`` and ``deepmad.md``. About a minute on a quiet
 2-core machine: ``python benchmarks/deepmad.py [--repeat 3] [--time-limit 0.8] [--only r50]``.
@@ -41,7 +41,7 @@ BUDGETS = {
 def measure(name: str, repeat: int, time_limit: float) -> dict:
     """Solve one budget ``repeat`` times in this process; the record of the last solve."""
     from archsearch.solvers.deepmad import Objective, evaluate, optimize, to_spec
-    from archsearch.solvers.deepmad_published import PUBLISHED
+    from archsearch.solvers.deepmad.published import PUBLISHED
     from archsearch.spaces.cnn import complexity
 
     pub_name, family = BUDGETS[name]
@@ -108,7 +108,7 @@ def markdown(records: list[dict], meta: dict) -> str:
         "re-run `python benchmarks/deepmad.py` on a quiet machine.",
         "",
         "Objective, FLOPs (multiply-adds of convs and linears at 224x224) and params as defined "
-        "in `solvers/deepmad.py`; ResNet budgets use the reference code's last-three-depths "
+        "in `solvers/deepmad/solver.py`; ResNet budgets use the reference code's last-three-depths "
         "penalty, the depthwise budgets all depths. `proved bound`: upper bound on the whole "
         "program's optimum when the CPU-time limit stopped the branch and bound (gap = "
         "(bound - objective) / objective); `bound@L`: bound over all widths, bottlenecks and "

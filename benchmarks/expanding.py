@@ -23,10 +23,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from archsearch.spaces._expand_grow import grow
-from archsearch.spaces._expand_net import ExpandableCNN
-from archsearch.spaces._expand_settings import GrowthSettings
-from archsearch.spaces._expand_spec import NetSpec
+from archsearch.spaces.expanding.grow import grow
+from archsearch.spaces.expanding.net import ExpandableCNN
+from archsearch.spaces.expanding.settings import GrowthSettings
+from archsearch.spaces.expanding.spec import NetSpec
 
 from archsearch.data import load_data
 

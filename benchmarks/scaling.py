@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from archsearch.solvers.scaling import NAMED, parse_type
-from archsearch.solvers.scaling_report import COMPARED, row
+from archsearch.solvers.scaling.report import COMPARED, row
 from archsearch.spaces.cnn import complexity
-from archsearch.spaces.cnn_zoo import ZOO
+from archsearch.spaces.cnn.zoo import ZOO
 
 BASES = ("regnety-400mf", "efficientnet-b0")
 FACTORS = (2, 4, 16)

@@ -33,8 +33,8 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 from archsearch.spaces.nb201 import from_arch_str  # noqa: E402
+from archsearch.spaces.nb201.table import TableEvaluator  # noqa: E402
 
-from archsearch.evaluate.table import TableEvaluator  # noqa: E402
 from archsearch.pareto import hypervolume, pareto_mask  # noqa: E402
 from archsearch.registry import get_space, get_strategy  # noqa: E402
 from archsearch.strategy import Result  # noqa: E402

@@ -50,7 +50,6 @@ from archsearch.modules import (
     Residual,
     Seq,
 )
-from archsearch.registry import register_space
 
 
 def plain_conv(in_shape: tuple, filters: int, kernel: int = 3, stride: int = 1) -> nn.Module:
@@ -88,7 +87,6 @@ def _cell(width: Hyper) -> Node:
     return Seq(op, Optional(lambda: Layer(batch_norm), name="bn"))
 
 
-@register_space("deeparchitect", description="DeepArchitect conv net: Or/Optional/Repeat cells")
 def deeparchitect(
     max_cells: int = 3, stages: int = 2, widths: Sequence[int] = (16, 32, 64)
 ) -> ModuleSpace:
@@ -135,7 +133,6 @@ def _deepconv_block(filters: Hyper | Dependent, repeats: Sequence[int]) -> Node:
     return Repeat(body, repeats, name="repeat")
 
 
-@register_space("deepconv", description="DeepArchitect deepconv: tied repeats, doubled filters")
 def deepconv(
     filters: Sequence[int] = (16, 32, 48, 64), repeats: Sequence[int] = (1, 2, 4)
 ) -> ModuleSpace:
@@ -167,7 +164,6 @@ def _res_block(width: Dependent) -> Node:
     )
 
 
-@register_space("da-resnet", description="DeepArchitect resnet: Repeat of Residual blocks")
 def da_resnet(
     stages: int = 2, max_blocks: int = 2, widths: Sequence[int] = (16, 32)
 ) -> ModuleSpace:

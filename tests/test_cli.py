@@ -255,12 +255,8 @@ def test_summary_names_run_folder_best_and_pareto_front(tmp_path, capsys):
     assert "pareto front: 2 trials in pareto.json" in out
 
 
-def test_command_modules_are_discovered_and_their_errors_are_one_line(
-    tmp_path, monkeypatch, capsys
-):
-    import archsearch.commands
-
-    (tmp_path / "hello.py").write_text(
+def test_command_entries_are_added_and_their_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "hello_cmd.py").write_text(
         textwrap.dedent(
             """
             def register(subparsers):
@@ -285,10 +281,11 @@ def test_command_modules_are_discovered_and_their_errors_are_one_line(
             """
         )
     )
-    monkeypatch.setattr(
-        archsearch.commands, "__path__", [*archsearch.commands.__path__, str(tmp_path)]
-    )
-    monkeypatch.delitem(sys.modules, "archsearch.commands.hello", raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry.load_builtins()
+    monkeypatch.setattr(registry, "_entries", {k: dict(v) for k, v in registry._entries.items()})
+    monkeypatch.delitem(sys.modules, "hello_cmd", raising=False)
+    registry.register_lazy("command", "hello", "hello_cmd:register", "say hello")
     code, out, _ = run_cli(capsys, "hello", "--name", "you")
     assert (code, out) == (0, "hello you\n")
     code, _, err = run_cli(capsys, "hello", "--name", "nobody")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from archsearch.spaces.cnn import CNNSpec, Stage, build, complexity, decode, encode
-from archsearch.spaces.cnn_zoo import zoo
+from archsearch.spaces.cnn.zoo import zoo
 
 from archsearch.arch import Architecture, InvalidArchitecture
 from archsearch.registry import get_space

@@ -60,8 +60,8 @@ def test_analytic_complexity_equals_fvcore(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["simq-resnet", "simq-vit"])
 def test_simq_reported_flops_follow_the_convention(name: str) -> None:
-    from archsearch.spaces import _simq_estimate as est
-    from archsearch.spaces._simq_latency import layer_macs
+    from archsearch.spaces.simq import estimate as est
+    from archsearch.spaces.simq.latency import layer_macs
 
     space = get_space(name)
     task = _task(space)

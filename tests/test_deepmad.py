@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from archsearch.solvers._deepmad_model import Model
-from archsearch.solvers._deepmad_relax import Relaxation
 from archsearch.solvers.deepmad import (
     FAMILIES,
     Objective,
@@ -17,7 +15,9 @@ from archsearch.solvers.deepmad import (
     solve,
     to_spec,
 )
-from archsearch.solvers.deepmad_published import PUBLISHED
+from archsearch.solvers.deepmad.model import Model
+from archsearch.solvers.deepmad.published import PUBLISHED
+from archsearch.solvers.deepmad.relax import Relaxation
 from archsearch.spaces.cnn import build, complexity, decode
 
 from archsearch.space import Task
@@ -220,7 +220,7 @@ def test_bound_holds_against_exhaustive_enumeration():
     import dataclasses
     import itertools
 
-    from archsearch.solvers._deepmad_program import branch_and_bound
+    from archsearch.solvers.deepmad.program import branch_and_bound
 
     fam = dataclasses.replace(
         FAMILIES["resnet"],

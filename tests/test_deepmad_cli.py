@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 import pytest
+from archsearch.solvers.deepmad.cli import register
 from archsearch.spaces.cnn import complexity, decode
 
 from archsearch.arch import Architecture
-from archsearch.commands.design import register
 from archsearch.registry import get_space, lookup
 from archsearch.strategy import Exhausted, Result
 

@@ -7,20 +7,24 @@ import math
 import numpy as np
 import pytest
 import torch
-from archsearch.spaces._expand_checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from archsearch.spaces._expand_grow import candidates, gate, grow
-from archsearch.spaces._expand_moves import carry_optimizer, deepen, widen
-from archsearch.spaces._expand_net import ConvLayer, ExpandableCNN, param_count
-from archsearch.spaces._expand_score import collect, expansion_score
-from archsearch.spaces._expand_settings import GrowthSettings
-from archsearch.spaces._expand_spec import (
+from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer
+from archsearch.spaces.expanding.checkpoint import (
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
+from archsearch.spaces.expanding.grow import candidates, gate, grow
+from archsearch.spaces.expanding.moves import carry_optimizer, deepen, widen
+from archsearch.spaces.expanding.net import ConvLayer, ExpandableCNN, param_count
+from archsearch.spaces.expanding.score import collect, expansion_score
+from archsearch.spaces.expanding.settings import GrowthSettings
+from archsearch.spaces.expanding.spec import (
     BlockSpec,
     NetSpec,
     spec_activations,
     spec_flops,
     spec_params,
 )
-from archsearch.spaces.expanding import ExpandingSpace, GrowingTrainer
 
 from archsearch.registry import get_space
 from archsearch.space import Task
@@ -496,7 +500,8 @@ def test_expand_command_prints_trajectory_and_writes_run(tmp_path, capsys) -> No
     import argparse
     import json
 
-    from archsearch.commands.expand import register
+    from archsearch.spaces.expanding.cli import register
+
     from archsearch.results import Run
 
     parser = argparse.ArgumentParser()
@@ -547,7 +552,7 @@ def test_expand_command_prints_trajectory_and_writes_run(tmp_path, capsys) -> No
 def test_expand_command_rejects_bad_settings(tmp_path) -> None:
     import argparse
 
-    from archsearch.commands.expand import register
+    from archsearch.spaces.expanding.cli import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from archsearch.spaces._nasnet_plan import concat_states
 from archsearch.spaces.nasnet import (
     OPS,
     PUBLISHED,
@@ -19,9 +18,10 @@ from archsearch.spaces.nasnet import (
     genotype,
     nasnet,
 )
+from archsearch.spaces.nasnet import cli as build_cmd
+from archsearch.spaces.nasnet.plan import concat_states
 
 from archsearch.arch import Architecture, InvalidArchitecture
-from archsearch.commands import build as build_cmd
 from archsearch.registry import get_space
 from archsearch.space import Task
 
@@ -305,7 +305,8 @@ def test_space_draw_hook_writes_both_cells(tmp_path):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_flops_follow_the_project_convention(seed):
-    complexity = pytest.importorskip("archsearch.complexity")
+    from archsearch import complexity
+
     space = NASNetSpace(NASNetConfig(1, 48, aux_head=bool(seed)))
     arch = space.sample(np.random.default_rng(seed))
     if seed:  # avg pools and add/concat combiners everywhere
@@ -318,7 +319,8 @@ def test_flops_follow_the_project_convention(seed):
 
 
 def test_trainer_schedules_drop_path_and_trains_the_aux_head():
-    trainer_mod = pytest.importorskip("archsearch.evaluate.trainer")
+    from archsearch.evaluate import trainer as trainer_mod
+
     space = NASNetSpace(NASNetConfig(1, 48, aux_head=True, drop_path=0.3))
     trainer = trainer_mod.Trainer(space, "digits", epochs=1, max_steps=3, threads=1)
     model, result = trainer.fit(genotype("nasnet-a"))

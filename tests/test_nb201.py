@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from archsearch.spaces.nb201 import EDGE_NAMES, arch_str, from_arch_str, nb201
+from archsearch.spaces.nb201.table import ENV_VAR, TableEvaluator
 
 from archsearch.arch import Architecture
-from archsearch.evaluate.table import ENV_VAR, TableEvaluator
 from archsearch.space import Task
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

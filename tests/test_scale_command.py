@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 from archsearch.solvers.scaling import scale
-from archsearch.solvers.scaling_report import load_base
+from archsearch.solvers.scaling.cli import register
+from archsearch.solvers.scaling.report import load_base
 from archsearch.spaces.cnn import decode, encode
-from archsearch.spaces.cnn_zoo import zoo
+from archsearch.spaces.cnn.zoo import zoo
 
 from archsearch import registry
 from archsearch.arch import Architecture
-from archsearch.commands.scale import register
 from archsearch.params import Choice
 from archsearch.registry import get_space, get_strategy
 from archsearch.results import Record, Run
@@ -108,7 +108,8 @@ def test_scaling_strategy_errors():
 
 
 def test_scaling_strategy_in_a_search(tmp_path):
-    api = pytest.importorskip("archsearch.api")
+    from archsearch import api
+
     base = tmp_path / "base.json"
     arch = get_space("cnn", widths=(8, 16), depths=(1, 1)).sample(np.random.default_rng(0))
     arch.save(base)
@@ -170,7 +171,8 @@ def test_scale_space_options_base(tmp_path, capsys, monkeypatch):
 
 
 def test_scale_nasnet_genotype(tmp_path, capsys):
-    nasnet = pytest.importorskip("archsearch.spaces.nasnet")
+    from archsearch.spaces import nasnet
+
     path = tmp_path / "nasnet-a.json"
     nasnet.genotype("nasnet-a").save(path)
     opts = ["--space-opt", "cells=2", "--space-opt", "filters=96", "--classes", "10"]

@@ -12,7 +12,7 @@ from archsearch.solvers.scaling import (
     scale,
 )
 from archsearch.spaces.cnn import CNNSpec, Stage, complexity, decode, encode
-from archsearch.spaces.cnn_zoo import zoo
+from archsearch.spaces.cnn.zoo import zoo
 
 from archsearch.arch import Architecture
 from archsearch.registry import get_space, lookup

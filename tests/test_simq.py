@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from archsearch.spaces._simq_quant import (
+from archsearch.spaces.simq.quant import (
     fake_quant_act,
     fake_quant_weight,
     model_size_bytes,
     quantize,
 )
-from archsearch.spaces._simq_supernet import SuperNet, leading_slice
+from archsearch.spaces.simq.supernet import SuperNet, leading_slice
 from torch import nn
 
 from archsearch.data import Data
@@ -208,7 +208,7 @@ def test_estimate_equals_the_evaluator_for_random_subnetworks(name):
 
 
 def test_linas_reads_exact_objectives_and_predicts_the_rest():
-    from archsearch.spaces._simq_latency import LatencyTable
+    from archsearch.spaces.simq.latency import LatencyTable
 
     space = get_space("simq-vit", latency_batch=2)
     space.bind(TASK, LatencyTable(batch=2, repeats=1))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from archsearch.arch import Architecture, InvalidArchitecture
+from archsearch.function_space import FunctionSpace
 from archsearch.layers import conv, dropout, max_pool, sep_conv
 from archsearch.modules import (
     D,
@@ -21,7 +22,7 @@ from archsearch.modules import (
     Seq,
 )
 from archsearch.params import Choice, Float, Int, param_from_json
-from archsearch.space import FunctionSpace, Scheduled, Space, Task
+from archsearch.space import Scheduled, Space, Task
 from archsearch.strategies.random import RandomSearch
 from archsearch.testing.conformance import check_space, check_strategy
 

@@ -9,9 +9,9 @@ import optuna
 import pytest
 
 from archsearch.arch import Architecture
+from archsearch.function_space import FunctionSpace
 from archsearch.params import Choice, Float, Int
 from archsearch.registry import get_strategy
-from archsearch.space import FunctionSpace
 from archsearch.strategies._mcts_walk import Walk
 from archsearch.strategies.mcts import MCTS
 from archsearch.strategies.nsga2 import NSGA2, NSGA2Strategy

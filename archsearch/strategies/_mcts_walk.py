@@ -7,13 +7,11 @@ half of the index interval ``[lo, hi)``. A decision with one value left is made 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from archsearch.params import Float, Int, Param, Value
+from archsearch.space import Space
 from archsearch.variation import index_of
-
-if TYPE_CHECKING:
-    from archsearch.strategies.mcts import MCTS
 
 
 class Grid:
@@ -55,10 +53,18 @@ class Grid:
         return index_of(list(p.options), value)  # type: ignore[attr-defined]
 
 
+class Tree(Protocol):
+    """What a walk reads of its strategy: the space, its value grid and the tree shape."""
+
+    space: Space
+    grid: Grid
+    bisect: bool
+
+
 class Walk:
     """A position in the decision tree: decisions so far, the open param and its index interval."""
 
-    def __init__(self, owner: MCTS) -> None:
+    def __init__(self, owner: Tree) -> None:
         self.owner = owner
         self.partial: dict[str, Value] = {}
         self._next()

@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from archsearch.novelty import RETRIES, draw_unseen
-from archsearch.registry import get_strategy, register_strategy
+from archsearch.registry import get_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
 
 
-@register_strategy("dedup", description="wrap a strategy so it never proposes a repeat")
 class Dedup(Strategy):
     """``Dedup(space, strategy="optuna", options={...})`` or ``Dedup.wrap(inner)``."""
 

@@ -17,13 +17,11 @@ from typing import Any
 
 from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
-from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
 from archsearch.variation import mutate
 
 
-@register_strategy("evolution", description="regularized (aging) evolution, tournament selection")
 class RegularizedEvolution(Strategy):
     """Aging evolution (see the module docstring); knobs ``population``, ``sample``, ``retries``."""
 

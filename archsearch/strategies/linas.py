@@ -31,7 +31,6 @@ import numpy as np
 
 from archsearch.arch import Architecture
 from archsearch.pareto import pareto_mask
-from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategies.nsga2 import NSGA2, survivors
 from archsearch.strategy import Result, Strategy, Trial
@@ -89,9 +88,6 @@ def fit_predictor(X: np.ndarray, y: np.ndarray, cv: int = 3, kind: str = "auto")
     return Predictor(best[2], mean, std, best[1], best[0] * std)
 
 
-@register_strategy(
-    "linas", description="LINAS: NSGA-II on ridge/SVR predictors, validated per round"
-)
 class LINAS(Strategy):
     """Lightweight iterative NAS (see the module docstring)."""
 

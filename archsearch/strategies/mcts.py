@@ -34,13 +34,11 @@ from typing import Any
 
 from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
-from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategies._mcts_walk import Grid, Walk
 from archsearch.strategy import Exhausted, Result, Strategy, Trial
 
 
-@register_strategy("mcts", description="Monte Carlo tree search (UCT), DeepArchitect style")
 class MCTS(Strategy):
     """UCT over the decision tree with random rollouts (see the module docstring)."""
 
@@ -289,9 +287,6 @@ class MCTS(Strategy):
             st[2] += s
 
 
-@register_strategy(
-    "mcts-bisect", description="MCTS on the restructured tree (binary splits of each decision)"
-)
 class BisectionMCTS(MCTS):
     """MCTS where every k-way decision is a chain of binary splits (DeepArchitect's restructuring)."""
 

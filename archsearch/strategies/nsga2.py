@@ -26,7 +26,6 @@ import numpy as np
 from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.pareto import crowding_distance, non_dominated_sort, pareto_mask
-from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
 from archsearch.variation import crossover, mutate
@@ -147,7 +146,6 @@ def _clean(archs: list[Architecture], F: np.ndarray) -> tuple[list[Architecture]
     return [a for a, k in zip(archs, ok) if k], F[ok]
 
 
-@register_strategy("nsga2", description="NSGA-II: Pareto rank + crowding, crossover and mutation")
 class NSGA2Strategy(Strategy):
     """NSGA-II through ask/tell, for one or several objectives."""
 

@@ -25,7 +25,6 @@ import optuna
 
 from archsearch.arch import Architecture
 from archsearch.params import Choice, Float, Int, Param, Value
-from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
 
@@ -70,7 +69,6 @@ def suggest(trial: optuna.trial.BaseTrial, p: Param, name: str | None = None) ->
     raise TypeError(f"cannot suggest a {type(p).__name__}")
 
 
-@register_strategy("optuna", description="any Optuna sampler (tpe, cmaes, nsga2, gp, random, qmc)")
 class OptunaStrategy(Strategy):
     """An Optuna study driven through ask/tell; knob ``sampler`` (default ``tpe``)."""
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from archsearch.registry import register_strategy
 from archsearch.strategy import Strategy, Trial
 
 
-@register_strategy("random", description="uniform random sampling of every decision")
 class RandomSearch(Strategy):
     """Uniform random search; supports any number of objectives (it ignores them)."""
 

@@ -25,16 +25,12 @@ import numpy as np
 from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.params import Param
-from archsearch.registry import register_strategy
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
 from archsearch.surrogates import Surrogate
 from archsearch.variation import mutate
 
 
-@register_strategy(
-    "smbo", description="model-based: GP + expected improvement on sampled candidates"
-)
 class SMBO(Strategy):
     """Model-based search (see the module docstring); ``surrogate`` = forest, ridge or ngram."""
 
@@ -196,7 +192,6 @@ class SMBO(Strategy):
         self.since_fit += 1
 
 
-@register_strategy("smbo-ngram", description="DeepArchitect SMBO: ridge on n-gram counts")
 class NgramSMBO(SMBO):
     """DeepArchitect's SMBO: ridge (alpha 1000) on n-gram counts, 50 random candidates, epsilon 0.25."""
 

@@ -1,0 +1,313 @@
+"""The SimQ evaluator: train the super-network once, then score quantized sub-networks.
+
+After Sridhar et al., "SimQ-NAS" (arXiv 2312.13301) and Yu et al., "BigNAS" (ECCV 2020; the
+sandwich rule and in-place distillation). Training: every step updates the shared weights with
+the largest sub-network (on the labels), the smallest and ``random_subnets`` random ones (on the
+largest one's soft predictions when ``distill``). The trained weights are saved as
+``supernet.pt`` in the run folder and reused on resume.
+
+Evaluating a record: cut the sub-network out (:meth:`SuperNet.extract`), recalibrate its
+BatchNorm statistics on ``bn_batches`` training batches, fake-quantize it by its policy with
+``calib_batches`` calibration batches (:mod:`archsearch.spaces.simq.quant`), then measure
+``accuracy`` / ``loss`` on the validation split, the analytic ``size_mb`` (10^6 bytes), and
+``latency_ms`` from the per-layer table (:mod:`archsearch.spaces.simq.latency`; the Result's
+``latency_source`` says how it was obtained). Cost: ``params`` and ``flops`` (multiply-adds of
+the conv and linear layers and attention products, :mod:`archsearch.complexity`'s convention)
+of the float model.
+
+The run folder also gets ``simq.json``: the all-INT8 full super-network as the baseline point,
+the hypervolume reference (accuracy 0, the FP32 full super-network's latency and size) and the
+hypervolume of (accuracy, latency_ms) and (accuracy, size_mb) over all evaluations so far.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from archsearch.spaces.simq.latency import LatencyTable, layer_macs
+from archsearch.spaces.simq.quant import model_size_bytes, quantize
+from archsearch.spaces.simq.supernet import SuperNet
+
+from archsearch.arch import Architecture
+from archsearch.pareto import hypervolume
+from archsearch.strategy import Result
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Super-network training and evaluation settings (space options of the same names)."""
+
+    batch_size: int = 64
+    optimizer: str = "auto"
+    lr: float | None = None
+    weight_decay: float = 5e-5
+    random_subnets: int = 2
+    distill: bool = True
+    bn_batches: int = 4
+    calib_batches: int = 4
+    latency_batch: int = 64
+
+    @classmethod
+    def make(cls, **options: Any) -> EvalSettings:
+        """Settings from keyword options; an unknown one is a ValueError."""
+        known = {f.name for f in fields(cls)}
+        bad = [k for k in options if k not in known]
+        if bad:
+            raise ValueError(
+                f"unknown simq option '{bad[0]}'; known: bits, {', '.join(sorted(known))}, "
+                "and the architecture choices"
+            )
+        if options.get("optimizer", "auto") not in ("auto", "sgd", "adamw"):
+            raise ValueError(
+                f"optimizer {options['optimizer']!r} is not allowed; expected auto, sgd or adamw"
+            )
+        return cls(**options)
+
+    def make_optimizer(self, params: Any, family: str) -> torch.optim.Optimizer:
+        """SGD with Nesterov momentum (ResNet), AdamW (ViT), or the one named by ``optimizer``."""
+        kind = self.optimizer if self.optimizer != "auto" else {"vit": "adamw"}.get(family, "sgd")
+        if kind == "adamw":
+            lr = self.lr if self.lr is not None else 2e-3
+            return torch.optim.AdamW(params, lr=lr, weight_decay=self.weight_decay)
+        lr = self.lr if self.lr is not None else 0.05
+        return torch.optim.SGD(
+            params, lr=lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay
+        )
+
+
+def _device(name: str | None) -> torch.device:
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _batches(X: torch.Tensor, size: int, count: int, gen: torch.Generator) -> list[torch.Tensor]:
+    idx = torch.randperm(len(X), generator=gen)[: size * count]
+    return [X[idx[i : i + size]] for i in range(0, len(idx), size)]
+
+
+def train_supernet(
+    space: Any, supernet: SuperNet, data: Any, epochs: int, seed: int, device: torch.device
+) -> list[dict[str, float]]:
+    """Sandwich-rule training of ``supernet`` in place; returns per-epoch mean losses."""
+    s = space.settings
+    rng = np.random.default_rng(seed)
+    gen = torch.Generator().manual_seed(seed)
+    task = data.task
+    X, y = data.train[0].to(device), data.train[1].to(device)
+    largest, smallest = space.max_dims(task), space.dims(_smallest(space), task)
+    opt = s.make_optimizer(supernet.parameters(), space.family)
+    steps = max(1, epochs * math.ceil(len(X) / s.batch_size))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    supernet.train()
+    history = []
+    for epoch in range(epochs):
+        perm = torch.randperm(len(X), generator=gen).to(device)
+        total, n = 0.0, 0
+        for i in range(0, len(X), s.batch_size):
+            xb, yb = X[perm[i : i + s.batch_size]], y[perm[i : i + s.batch_size]]
+            opt.zero_grad(set_to_none=True)
+            logits = supernet(xb, largest)
+            loss = F.cross_entropy(logits, yb)
+            loss.backward()
+            soft = logits.detach().softmax(dim=1)
+            others = [smallest] + [
+                space.dims(space.sample(rng), task) for _ in range(s.random_subnets)
+            ]
+            for dims in others:
+                out = supernet(xb, dims)
+                if s.distill:
+                    sub = -(soft * out.log_softmax(dim=1)).sum(dim=1).mean()
+                else:
+                    sub = F.cross_entropy(out, yb)
+                sub.backward()
+            opt.step()
+            sched.step()
+            total, n = total + float(loss.detach()), n + 1
+        history.append({"epoch": epoch + 1, "train_loss": total / n})
+    supernet.eval()
+    return history
+
+
+def _smallest(space: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    while (p := space.next_param(d)) is not None:
+        d[p.name] = min(p.options)
+    return d
+
+
+def _all_bits(space: Any, task: Any, bits: int) -> Architecture:
+    """The full super-network with every layer at ``bits``."""
+    d: dict[str, Any] = {}
+    while (p := space.next_param(d)) is not None:
+        d[p.name] = bits if p.name.startswith("bits/") else max(p.options)
+    return Architecture(space.name, d)
+
+
+class SimQEvaluator:
+    """Scores records of a SimQ space on a trained super-network (see the module docstring)."""
+
+    def __init__(
+        self,
+        space: Any,
+        data: Any,
+        epochs: int = 3,
+        seed: int = 0,
+        run_path: str | Path | None = None,
+        device: str | None = "auto",
+        trainer_options: dict[str, Any] | None = None,
+        supernet: SuperNet | None = None,
+        latency: LatencyTable | None = None,
+    ) -> None:
+        self.space, self.data, self.seed = space, data, int(seed)
+        self.device = _device(device)
+        self.run_path = Path(run_path) if run_path is not None else None
+        self.task = data.task
+        self.supernet = supernet or self._load_or_train(int(epochs))
+        s = space.settings
+        table = self.run_path / "latency_table.json" if self.run_path else None
+        self.latency = latency or LatencyTable(table, batch=s.latency_batch)
+        space.bind(self.task, self.latency)
+        self.points: list[tuple[float, float, float]] = self._journal_points()
+        self.baseline, self.fp32 = self._reference_points()
+        self._write_summary()
+
+    def _reference_points(self) -> tuple[Result, Result]:
+        """The all-INT8 and FP32 full networks: from ``simq.json`` on resume, else evaluated."""
+        path = self.run_path / "simq.json" if self.run_path else None
+        if path is not None and path.exists():
+            blob = json.loads(path.read_text())
+            if blob.get("space") == self.space.name and list(blob.get("bits", [])) == list(
+                self.space.bits
+            ):
+                return Result.from_json(blob["baseline_int8"]), Result.from_json(blob["fp32_full"])
+        int8 = self.evaluate(_all_bits(self.space, self.task, 8))
+        return int8, self.evaluate(_all_bits(self.space, self.task, 32))
+
+    def _load_or_train(self, epochs: int) -> SuperNet:
+        torch.manual_seed(self.seed)
+        net = SuperNet(self.space.max_dims(self.task)).to(self.device)
+        path = self.run_path / "supernet.pt" if self.run_path else None
+        if path is not None and path.exists():
+            blob = torch.load(path, map_location=self.device, weights_only=True)
+            if blob.get("space") != self.space.name:
+                raise ValueError(f"{path} holds a super-network of '{blob.get('space')}'")
+            net.net.load_state_dict(blob["state"])
+            net.eval()
+            return net
+        history = train_supernet(self.space, net, self.data, epochs, self.seed, self.device)
+        if path is not None:
+            blob = {"space": self.space.name, "state": net.net.state_dict(), "history": history}
+            torch.save(blob, path)
+        return net
+
+    def _journal_points(self) -> list[tuple[float, float, float]]:
+        path = self.run_path / "trials.jsonl" if self.run_path else None
+        out: list[tuple[float, float, float]] = []
+        if path is None or not path.exists():
+            return out
+        for line in path.read_text().splitlines():
+            try:
+                m = json.loads(line)["result"]["metrics"]
+                out.append((float(m["accuracy"]), float(m["latency_ms"]), float(m["size_mb"])))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    @torch.no_grad()
+    def _calibrate_bn(self, model: torch.nn.Module, gen: torch.Generator) -> None:
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        if not norms:
+            return
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the calibration batches
+        model.train()
+        for xb in _batches(
+            self.data.train[0], self.space.settings.batch_size, self.space.settings.bn_batches, gen
+        ):
+            model(xb.to(self.device))
+        model.eval()
+
+    @torch.no_grad()
+    def evaluate(self, arch: Architecture) -> Result:
+        """Quantized accuracy, loss, size and latency of one record (no training)."""
+        arch = self.space.validate(arch)
+        policy = self.space.policy(arch)
+        model = self.supernet.extract(self.space.dims(arch, self.task))
+        gen = torch.Generator().manual_seed(self.seed)
+        self._calibrate_bn(model, gen)
+        cost = {
+            "params": float(sum(p.numel() for p in model.parameters())),
+            "flops": layer_macs(model, self.task.input_shape),
+        }
+        cpu = model if self.device.type == "cpu" else copy.deepcopy(model).cpu()
+        latency = self.latency.latency_ms(cpu, self.task.input_shape, policy)
+        s = self.space.settings
+        calib = [
+            xb.to(self.device)
+            for xb in _batches(self.data.train[0], s.batch_size, s.calib_batches, gen)
+        ]
+        quantize(model, policy, calib)
+        X, y = self.data.valid
+        logits = torch.cat(
+            [model(X[i : i + 256].to(self.device)) for i in range(0, len(X), 256)]
+        ).cpu()
+        metrics = {
+            "accuracy": float((logits.argmax(1) == y).float().mean()),
+            "loss": float(F.cross_entropy(logits, y)),
+            "latency_ms": float(latency),
+            "size_mb": model_size_bytes(model, policy) / 1e6,
+            "bits_mean": float(np.mean(list(policy.values()))),
+            "latency_source": self.latency.source,  # type: ignore[dict-item]
+        }
+        return Result(metrics=metrics, cost=cost)
+
+    def __call__(self, arch: Architecture) -> Result:
+        """Evaluate ``arch`` and update ``simq.json``."""
+        result = self.evaluate(arch)
+        m = result.metrics
+        self.points.append((m["accuracy"], m["latency_ms"], m["size_mb"]))
+        self._write_summary()
+        return result
+
+    def reference(self) -> dict[str, float]:
+        """Hypervolume reference: accuracy 0, the FP32 full network's latency and size."""
+        m = self.fp32.metrics
+        return {"accuracy": 0.0, "latency_ms": m["latency_ms"], "size_mb": m["size_mb"]}
+
+    def hypervolumes(self) -> dict[str, float]:
+        """Hypervolume of (accuracy, latency_ms) and (accuracy, size_mb) over the evaluations."""
+        ref = self.reference()
+        P = np.array(self.points, dtype=float).reshape(-1, 3)
+        out = {}
+        for j, name in ((1, "latency_ms"), (2, "size_mb")):
+            F_ = np.stack([P[:, 0], -P[:, j]], axis=1) if len(P) else np.zeros((0, 2))
+            out[f"accuracy,{name}"] = hypervolume(F_, [ref["accuracy"], -ref[name]])
+        return out
+
+    def _write_summary(self) -> None:
+        if self.run_path is None:
+            return
+        blob = {
+            "space": self.space.name,
+            "bits": list(self.space.bits),
+            "baseline_int8": {
+                "arch": _all_bits(self.space, self.task, 8).to_json(),
+                **self.baseline.to_json(),
+            },
+            "fp32_full": self.fp32.to_json(),
+            "hypervolume_reference": self.reference(),
+            "hypervolume": self.hypervolumes(),
+            "evaluations": len(self.points),
+            "latency_source": self.latency.source,
+        }
+        (self.run_path / "simq.json").write_text(json.dumps(blob, indent=2) + "\n")
