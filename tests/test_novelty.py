@@ -11,7 +11,7 @@ import pytest
 import archsearch
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.registry import entries, get_strategy
-from archsearch.space import FunctionSpace
+from archsearch import FunctionSpace
 from archsearch.strategies.nsga2 import NSGA2
 from archsearch.strategy import Result
 

@@ -21,3 +21,9 @@ register_lazy(
     "archsearch.commands.report:register",
     "write RUN/report.html; 'compare' draws the best-so-far curves of several runs",
 )
+register_lazy(
+    "command",
+    "repair",
+    "archsearch.commands.repair:register",
+    "show a run's unreadable or repeated journal lines and set them aside",
+)
