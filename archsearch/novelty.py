@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-RETRIES = 16
+RETRIES = 32
 """Default number of redraws of a repeated proposal."""
 
 
