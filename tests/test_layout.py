@@ -159,3 +159,13 @@ def _twice() -> None:
 def test_an_entry_needs_an_object_or_a_target():
     with pytest.raises(ValueError, match="entry 'x' needs an object or a target 'module:attr'"):
         registry.Entry("x")
+
+
+def test_family_packages_reexport_lazily():
+    import archsearch.spaces.simq as simq
+
+    assert "SimQSpace" in dir(simq)
+    with pytest.raises(
+        AttributeError, match="module 'archsearch.spaces.simq' has no attribute 'x'"
+    ):
+        simq.x  # noqa: B018

@@ -1,23 +1,14 @@
-"""DeepMAD: CNN design by mathematical programming, its strategy and ``design``."""
+"""DeepMAD: CNN design by mathematical programming, its strategy and ``design``.
+
+The names below are re-exported lazily (imported from ``solver`` on first use), so
+importing a light submodule such as the CLI command does not import the whole family.
+"""
 
 from __future__ import annotations
 
-from archsearch.solvers.deepmad.solver import (
-    A_DEFAULT,
-    DEPTH_PENALTIES,
-    FAMILIES,
-    Family,
-    Objective,
-    Solution,
-    Structure,
-    Terms,
-    evaluate,
-    optimize,
-    solve,
-    to_architecture,
-    to_spec,
-)
+from archsearch.lazy import reexports
 
+_SOURCE = "archsearch.solvers.deepmad.solver"
 __all__ = [
     "A_DEFAULT",
     "DEPTH_PENALTIES",
@@ -33,3 +24,5 @@ __all__ = [
     "to_architecture",
     "to_spec",
 ]
+
+__getattr__, __dir__ = reexports(__name__, _SOURCE, __all__)

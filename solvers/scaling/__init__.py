@@ -1,23 +1,14 @@
-"""Fast compound scaling (dWr), its report, its strategy and ``scale``."""
+"""Fast compound scaling (dWr), its report, its strategy and ``scale``.
+
+The names below are re-exported lazily (imported from ``solver`` on first use), so
+importing a light submodule such as the CLI command does not import the whole family.
+"""
 
 from __future__ import annotations
 
-from archsearch.solvers.scaling.solver import (
-    ALPHAS,
-    NAMED,
-    NASNET_KEYS,
-    Factors,
-    alpha_type,
-    factors,
-    parse_type,
-    round_group,
-    round_resolution,
-    round_width,
-    scale,
-    scale_nasnet,
-    scale_spec,
-)
+from archsearch.lazy import reexports
 
+_SOURCE = "archsearch.solvers.scaling.solver"
 __all__ = [
     "alpha_type",
     "ALPHAS",
@@ -33,3 +24,5 @@ __all__ = [
     "scale_nasnet",
     "scale_spec",
 ]
+
+__getattr__, __dir__ = reexports(__name__, _SOURCE, __all__)

@@ -1,15 +1,14 @@
-"""The self-expanding CNN space: growth while training, checkpoints, ``expand``."""
+"""The self-expanding CNN space: growth while training, checkpoints, ``expand``.
+
+The names below are re-exported lazily (imported from ``space`` on first use), so
+importing a light submodule such as the CLI command does not import the whole family.
+"""
 
 from __future__ import annotations
 
-from archsearch.spaces.expanding.space import (
-    ExpandingSpace,
-    GrowingTrainer,
-    GrowthSettings,
-    load_checkpoint,
-    read_checkpoint,
-)
+from archsearch.lazy import reexports
 
+_SOURCE = "archsearch.spaces.expanding.space"
 __all__ = [
     "ExpandingSpace",
     "GrowingTrainer",
@@ -17,3 +16,5 @@ __all__ = [
     "load_checkpoint",
     "read_checkpoint",
 ]
+
+__getattr__, __dir__ = reexports(__name__, _SOURCE, __all__)

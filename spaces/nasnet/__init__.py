@@ -1,24 +1,14 @@
-"""NASNet search space (Zoph et al., CVPR 2018): cells, network, counts, drawing, ``build``."""
+"""NASNet search space (Zoph et al., CVPR 2018): cells, network, counts, drawing, ``build``.
+
+The names below are re-exported lazily (imported from ``space`` on first use), so
+importing a light submodule such as the CLI command does not import the whole family.
+"""
 
 from __future__ import annotations
 
-from archsearch.spaces.nasnet.space import (
-    COMBINERS,
-    CONCAT_RULES,
-    GENOTYPES,
-    LAYOUTS,
-    OPS,
-    PUBLISHED,
-    B,
-    NASNetConfig,
-    NASNetSpace,
-    Published,
-    cell_blocks,
-    draw_cell,
-    genotype,
-    nasnet,
-)
+from archsearch.lazy import reexports
 
+_SOURCE = "archsearch.spaces.nasnet.space"
 __all__ = [
     "B",
     "cell_blocks",
@@ -35,3 +25,5 @@ __all__ = [
     "PUBLISHED",
     "Published",
 ]
+
+__getattr__, __dir__ = reexports(__name__, _SOURCE, __all__)

@@ -1,18 +1,14 @@
-"""SimQ-NAS spaces: elastic ResNet / ViT super-networks with per-layer bit widths."""
+"""SimQ-NAS spaces: elastic ResNet / ViT super-networks with per-layer bit widths.
+
+The names below are re-exported lazily (imported from ``space`` on first use), so
+importing a light submodule such as the CLI command does not import the whole family.
+"""
 
 from __future__ import annotations
 
-from archsearch.spaces.simq.space import (
-    BIT_SETS,
-    ResNetSpace,
-    SimQResNet,
-    SimQSpace,
-    SimQViT,
-    ViTSpace,
-    simq_resnet,
-    simq_vit,
-)
+from archsearch.lazy import reexports
 
+_SOURCE = "archsearch.spaces.simq.space"
 __all__ = [
     "BIT_SETS",
     "ResNetSpace",
@@ -23,3 +19,5 @@ __all__ = [
     "SimQViT",
     "ViTSpace",
 ]
+
+__getattr__, __dir__ = reexports(__name__, _SOURCE, __all__)
