@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import archsearch
+from archsearch import FunctionSpace
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.registry import entries, get_strategy
-from archsearch import FunctionSpace
 from archsearch.strategies.nsga2 import NSGA2
 from archsearch.strategy import Result
 
