@@ -27,6 +27,8 @@ from archsearch.space import Space
 
 JOURNAL = "trials.jsonl"
 REJECTED = "trials.rejected.jsonl"
+#: The trials a concurrent (Ray) driver asked and has not journaled yet; they rerun on resume.
+INFLIGHT = "inflight.json"
 
 
 class JournalError(ValueError):
@@ -66,6 +68,18 @@ def _parse(number: int, raw: bytes) -> Line:
     if "result" not in data or not isinstance(data["number"], int):
         return Line(number, raw, None, "not a trial record (needs number, arch and result)")
     return Line(number, raw, data)
+
+
+def read_in_flight(folder: str | Path) -> list:
+    """The trials in ``folder``'s ``inflight.json`` (none when it is missing or unreadable)."""
+    from archsearch.strategy import Trial
+
+    p = Path(folder) / INFLIGHT
+    try:
+        data = json.loads(p.read_text()) if p.exists() else {}
+        return [Trial.from_json(t) for t in data.get("trials", [])]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return []  # a hand-edited file is not trusted: its trials are asked again instead
 
 
 def digest(lines: Sequence[Line]) -> str:

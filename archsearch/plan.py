@@ -62,11 +62,7 @@ class Plan:
 
     def evaluator(self, run_path: Path) -> Callable[..., Any]:
         """The evaluator of the trials (a space's own is made here, in the open run folder)."""
-        from archsearch.plan_build import _check_reports
-
-        evaluator = self.make_evaluator(run_path)
-        _check_reports(self.config, evaluator)
-        return evaluator
+        return self.make_evaluator(run_path)
 
     def open(self) -> tuple[Run, list[tuple[Any, Any]]]:
         """Create and lock the run folder, or lock, check and restore the resumed one."""
@@ -96,7 +92,7 @@ class Plan:
             )
         journal = run.lines()
         lines = [line for line, _ in journal]
-        in_flight = _in_flight(run.path)
+        in_flight = {t.number for t in journal_.read_in_flight(run.path)}
         journal_.check(
             lines,
             self.space,
@@ -117,18 +113,6 @@ class Plan:
         if any(stored.get(k) != v for k, v in changes.items()):
             run.update_config(**changes)
         return journal
-
-
-def _in_flight(path: Path) -> set[int]:
-    """Trial numbers a Ray driver had in flight when it stopped (its ``inflight.json``)."""
-    import json
-
-    p = Path(path) / "inflight.json"
-    try:
-        data = json.loads(p.read_text()) if p.exists() else {}
-        return {int(t["number"]) for t in data.get("trials", [])}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return set()
 
 
 def _versions() -> dict[str, str]:

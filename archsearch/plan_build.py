@@ -50,9 +50,11 @@ def build_plan(
         if not callable(evaluator):
             raise ValueError(f"evaluator must be callable (arch -> Result), got {evaluator!r}")
         make, name = (lambda _path: evaluator), _qualname(evaluator)
-    if not _writes_run_folder(space_obj, evaluator):
-        built = make(path)
-        _check_reports(config, built)
+    if _writes_run_folder(space_obj, evaluator):
+        lazy = make
+        make = lambda run_path: _check_reports(config, lazy(run_path))  # noqa: E731
+    else:
+        built = _check_reports(config, make(path))
         make = lambda _path: built  # noqa: E731
     return Plan(config, space_obj, strat, executor, path, run, make, name)
 
@@ -119,11 +121,11 @@ def _default_evaluator(config: SearchConfig, space: Space, dataset: Any) -> Call
     return make
 
 
-def _check_reports(config: SearchConfig, evaluator: Any) -> None:
-    """An objective the evaluator declares it never reports is an error before any trial."""
+def _check_reports(config: SearchConfig, evaluator: Any) -> Any:
+    """``evaluator``, once no objective names a metric it declares it never reports."""
     reports = getattr(evaluator, "reports", None)
     if reports is None:
-        return
+        return evaluator
     known = set(reports)
     for obj in objectives_from(list(config.objectives)):
         if obj.name not in known:
@@ -131,6 +133,7 @@ def _check_reports(config: SearchConfig, evaluator: Any) -> None:
                 f"objective '{obj.name}' is not a metric of this search's trials; they report: "
                 f"{', '.join(sorted(known))}"
             )
+    return evaluator
 
 
 def _qualname(obj: Any) -> str:

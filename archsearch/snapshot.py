@@ -56,9 +56,9 @@ def load(run: Run, fresh: Strategy, lines: Sequence[Line]) -> int:
     path = run.path / SNAPSHOT
     if not path.exists():
         return 0
-    why = _mismatch(_read(path), run, fresh, lines)
+    doc = _read(path)
+    why = _mismatch(doc, run, fresh, lines)
     if why is None:
-        doc = _read(path)
         try:
             fresh.load_state(doc["state"])
             return int(doc["told"])

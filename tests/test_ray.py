@@ -377,7 +377,8 @@ def test_ray_is_imported_only_when_used():
 
 
 def test_ray_ledger_reconciles_a_killed_run(tmp_path):
-    from archsearch.evaluate.ray_searcher import INFLIGHT, Ledger, StrategySearcher
+    from archsearch.evaluate.ray_searcher import Ledger, StrategySearcher
+    from archsearch.journal import INFLIGHT
     from archsearch.loop import Loop
     from archsearch.results import Record, Run
 

@@ -31,10 +31,9 @@ from ray.tune.progress_reporter import TrialProgressCallback
 from ray.tune.search import Searcher
 
 from archsearch.evaluate.ray_trial import EPOCH_KEY, FINAL_KEY, TIME_ATTR, TRIAL_KEY
+from archsearch.journal import INFLIGHT, read_in_flight
 from archsearch.loop import Loop
 from archsearch.strategy import Result, Trial
-
-INFLIGHT = "inflight.json"
 
 
 class Ledger:
@@ -64,7 +63,7 @@ class Ledger:
             # trials ran concurrently; numbers must stay unique within the run.
             self.strategy.n_asked = max(done) + 1
         self.rerun = sorted(
-            (t for t in _read_inflight(self.run.path) if t.number not in done),
+            (t for t in read_in_flight(self.run.path) if t.number not in done),
             key=lambda t: t.number,
         )
         self.rerun = [t for t in self.rerun if t.number < self.strategy.n_asked]
@@ -169,17 +168,6 @@ class Ledger:
             self.strategy.load_state(state["strategy"])
         self.inflight = {t.number: t for t in map(Trial.from_json, state["inflight"])}
         self.rerun = sorted(self.inflight.values(), key=lambda t: t.number)
-
-
-def _read_inflight(path: Path) -> list[Trial]:
-    p = Path(path) / INFLIGHT
-    if not p.exists():
-        return []
-    try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError:
-        return []  # cut by a kill mid-rename is impossible; a hand-edited file is not trusted
-    return [Trial.from_json(t) for t in data.get("trials", [])]
 
 
 class StrategySearcher(Searcher):
