@@ -11,12 +11,16 @@ from archsearch.lazy import reexports
 _SOURCE = "archsearch.solvers.deepmad.solver"
 __all__ = [
     "A_DEFAULT",
+    "BOUNDS",
     "DEPTH_PENALTIES",
     "evaluate",
     "FAMILIES",
     "Family",
+    "family_template",
     "Objective",
     "optimize",
+    "RELAXED",
+    "RELEASED_HEADS",
     "Solution",
     "solve",
     "Structure",

@@ -9,8 +9,16 @@ For fixed depths L the entropy sums are affine in v, so
   q_m(L) = q_m (first unit) or q_m (L_e - 1) (later units);
 * rho_i <= rho0  <=>  A_i(L) v + c_i >= D_i ln(D_i / rho0), linear in v.
 
-The counting mirrors :func:`archsearch.spaces.cnn.spec.complexity` with ``count_bias=False``.
-A ResNet stride-1 entry has a projection only when its width changes (a "conditional" term).
+Two countings (``Family.counting``). ``cnn`` mirrors :func:`archsearch.spaces.cnn.spec.complexity`
+with ``count_bias=False``; a ResNet stride-1 entry has a projection only when its width changes
+(a "conditional" term). ``released`` mirrors the released DeepMAD code (TinyNAS ``ConvKXBN``,
+``ResK1KXK1``, ``ResK1DWSEK1``, ``SE``): every conv's multiply-adds plus 2 per output element for
+BN and 1 per activation (ReLU / SiLU) output, the 2x2 average-pool adds of a stride-2 shortcut,
+at the float resolution input / (product of strides); no FC, no SE FLOPs; params of every conv
+and BN (2 per channel), SE included with width 8 max(1, round(b / 4) // 8) on the bottleneck b,
+no classifier. A ResNet entry's first block always has a projection; a depthwise block has a
+shortcut only when its width is kept (a conditional term, the pool when its stride is 2). SE
+terms carry the factor se(b) / b, exact in :meth:`Model.evaluate`, bounded below in a node.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ class Model:
         self.nv = 3 * n + 1 + int(fam.head)
         self.cin = np.array([0, *self.iw[:-1]])
         self._resolutions()
+        self.kernels = [self._kernels(r) for r in self.fr_in]
         self._levels()
         self.flops_terms = self._terms("flops")
         self.params_terms = self._terms("params")
@@ -48,6 +57,30 @@ class Model:
             self.r_in.append(r)
             r = (r - 1) // s + 1
             self.r_out.append(r)
+        # the resolutions the counting uses: integer sizes (cnn) or input / strides (released)
+        if self.fam.counting == "released":
+            f = self.obj.resolution / 2
+            self.fr_stem = f
+            self.fr_in, self.fr_out = [], []
+            for s in self.fam.strides:
+                self.fr_in.append(f)
+                f = f / s
+                self.fr_out.append(f)
+        else:
+            self.fr_stem = float(self.r_stem)
+            self.fr_in = [float(x) for x in self.r_in]
+            self.fr_out = [float(x) for x in self.r_out]
+
+    def _kernels(self, r_in: float) -> tuple[int, ...]:
+        """The entry's kernels: the family's, each shrunk by 2 while 1.5 k > r_in (released)."""
+        if not self.fam.kernel_clamp:
+            return tuple(self.fam.kernels)
+        out = set()
+        for k in self.fam.kernels:
+            while k > 1 and k * 1.5 > r_in:
+                k -= 2
+            out.add(k)
+        return tuple(sorted(out))
 
     def _levels(self) -> None:
         """Levels as prefixes of entries; the per-unit entropy vectors F, P."""
@@ -92,24 +125,51 @@ class Model:
         return self.r_stem if j < 0 else self.r_out[j]
 
     def _terms(self, kind: str) -> dict[str, np.ndarray]:
-        """Monomials ``coef * exp(E v)``; ``dep``: entry whose (L - 1) multiplies, or -1."""
-        rows: list[tuple[float, dict[int, float], int, int]] = []
-        fam, n, flops = self.fam, self.n, kind == "flops"
-        nc = self.obj.num_classes
+        """Monomials ``coef * exp(E v)`` of FLOPs or params.
 
-        owner = -1  # the element each term belongs to: -1 stem, j entry j, n head / classifier
+        ``dep``: the entry whose (L - 1) multiplies the term, or -1; ``cond``: the entry whose
+        first unit has the term only when its in- and out-widths differ (``equal`` False) or
+        are equal (``equal`` True), or -1; ``se``: the entry whose se(b) / b factor the term
+        carries, or -1; ``owner``: -1 stem, j entry j, n head / classifier.
+        """
+        rows: list[tuple[float, dict[int, float], int, int, bool, int, int]] = []
+        self._owner = -1
 
-        def add(coef: float, exps: dict[int, float], dep: int = -1, cond: int = -1) -> None:
-            rows.append((coef, exps, dep, cond))
-            owners.append(owner)
+        def add(
+            coef: float,
+            exps: dict[int, float],
+            dep: int = -1,
+            cond: int = -1,
+            equal: bool = False,
+            se: int = -1,
+        ) -> None:
+            rows.append((coef, exps, dep, cond, equal, se, self._owner))
 
-        owners: list[int] = []
-        stem = 0
-        add(27.0 * (self.r_stem**2 if flops else 1.0), {stem: 1})
+        if self.fam.counting == "released":
+            self._released_terms(kind == "flops", add)
+        else:
+            self._cnn_terms(kind == "flops", add)
+        E = np.zeros((len(rows), self.nv))
+        for m, row in enumerate(rows):
+            for i, p in row[1].items():
+                E[m, i] = p
+        return {
+            "coef": np.array([r[0] for r in rows]),
+            "E": E,
+            "dep": np.array([r[2] for r in rows]),
+            "cond": np.array([r[3] for r in rows]),
+            "equal": np.array([r[4] for r in rows], dtype=bool),
+            "se": np.array([r[5] for r in rows]),
+            "owner": np.array([r[6] for r in rows]),
+        }
+
+    def _cnn_terms(self, flops: bool, add) -> None:
+        fam, n = self.fam, self.n
+        add(27.0 * (self.r_stem**2 if flops else 1.0), {0: 1})
         if not flops:
-            add(2.0, {stem: 1})
+            add(2.0, {0: 1})
         for j in range(n):
-            owner = j
+            self._owner = j
             ci, w, b, k = int(self.cin[j]), int(self.iw[j]), int(self.ib[j]), int(self.ik[j])
             ri2, ro2 = self.r_in[j] ** 2, self.r_out[j] ** 2
             for first in (True, False):
@@ -137,29 +197,76 @@ class Model:
                         add(fam.se, {c: 1}, dep)
                         add(5.0, {b: 1}, dep)
                         add(2.0, {w: 1}, dep)
-        owner = n
-        last = int(self.iw[n - 1])
-        cls_in = last
+        self._owner = n
+        cls_in = int(self.iw[n - 1])
         if fam.head:
             h = int(self.ih)
-            add(self.r_out[-1] ** 2 if flops else 1.0, {last: 1, h: 1})
+            add(self.r_out[-1] ** 2 if flops else 1.0, {cls_in: 1, h: 1})
             if not flops:
                 add(2.0, {h: 1})
             cls_in = h
+        nc = self.obj.num_classes
         add(float(nc), {cls_in: 1})
         if not flops:
             add(float(nc), {})
-        E = np.zeros((len(rows), self.nv))
-        for m, (_, exps, _, _) in enumerate(rows):
-            for i, p in exps.items():
-                E[m, i] = p
-        return {
-            "coef": np.array([r[0] for r in rows]),
-            "E": E,
-            "dep": np.array([r[2] for r in rows]),
-            "cond": np.array([r[3] for r in rows]),
-            "owner": np.array(owners),
-        }
+
+    def _released_terms(self, flops: bool, add) -> None:
+        """The released code's counting (see the module docstring)."""
+        fam, n = self.fam, self.n
+        rs2 = self.fr_stem**2
+        # stem ConvKXBNRELU 3x3 s2 at the input: 27 MACs + 2 BN + 1 ReLU per output element
+        add(30.0 * rs2 if flops else 27.0, {0: 1})
+        if not flops:
+            add(2.0, {0: 1})
+        for j in range(n):
+            self._owner = j
+            ci, w, b, k = int(self.cin[j]), int(self.iw[j]), int(self.ib[j]), int(self.ik[j])
+            for first in (True, False):
+                c = ci if first else w
+                dep = -1 if first else j
+                s = fam.strides[j] if first else 1
+                ri2 = (self.fr_in[j] if first else self.fr_out[j]) ** 2
+                ro2 = self.fr_out[j] ** 2
+                if flops:
+                    add(ri2, {c: 1, b: 1}, dep)  # conv1 1x1
+                    add(3.0 * ri2, {b: 1}, dep)  # its BN and activation
+                    if fam.block == "bottleneck":
+                        add(ro2, {k: 2, b: 2}, dep)  # kxk conv
+                    else:
+                        add(ro2, {k: 2, b: 1}, dep)  # depthwise kxk conv
+                    add(3.0 * ro2, {b: 1}, dep)
+                    add(ro2, {b: 1, w: 1}, dep)  # conv3 1x1
+                    add(3.0 * ro2, {w: 1}, dep)  # its BN and the output activation
+                    if fam.block == "bottleneck" and first:
+                        add(ro2, {c: 1, w: 1}, dep)  # forced projection
+                        add(3.0 * ro2, {w: 1}, dep)
+                        if s == 2:
+                            add(ri2, {c: 1}, dep)  # 2x2 average pool of the shortcut
+                    elif fam.block != "bottleneck" and first and s == 2:
+                        add(ri2, {c: 1}, dep, cond=j, equal=True)
+                else:
+                    add(1.0, {c: 1, b: 1}, dep)
+                    add(2.0, {b: 1}, dep)
+                    if fam.block == "bottleneck":
+                        add(1.0, {k: 2, b: 2}, dep)
+                    else:
+                        add(1.0, {k: 2, b: 1}, dep)
+                        # SE: b -> se -> b 1x1 convs with BN; se = se(b) = (se(b) / b) b
+                        add(2.0, {b: 2}, dep, se=j)
+                        add(2.0, {b: 1}, dep, se=j)
+                        add(2.0, {b: 1}, dep)
+                    add(2.0, {b: 1}, dep)
+                    add(1.0, {b: 1, w: 1}, dep)
+                    add(2.0, {w: 1}, dep)
+                    if fam.block == "bottleneck" and first:
+                        add(1.0, {c: 1, w: 1}, dep)
+                        add(2.0, {w: 1}, dep)
+        self._owner = n
+        if fam.head:
+            h, last = int(self.ih), int(self.iw[n - 1])
+            r2 = self.fr_out[-1] ** 2
+            add(r2 if flops else 1.0, {last: 1, h: 1})
+            add(3.0 * r2 if flops else 2.0, {h: 1})
 
     def coefs(self, terms: dict[str, np.ndarray], L: np.ndarray) -> np.ndarray:
         """Monomial coefficients for depths ``L`` (shape ``(..., n)``)."""
@@ -217,38 +324,81 @@ class Model:
         rho = (D / np.exp(lsum / D)).max(axis=1)
         out = {"objective": objective, "rho": rho}
         for name, terms in (("flops", self.flops_terms), ("params", self.params_terms)):
-            coef = self.coefs(terms, L)
-            present = np.ones_like(coef)
-            cond = terms["cond"]
-            if (cond >= 0).any():
-                idx = np.nonzero(cond >= 0)[0]
-                j = cond[idx]
-                present[:, idx] = X[:, self.cin[j]] != X[:, self.iw[j]]
-            values = coef * present * np.exp(V @ terms["E"].T)
-            out[name] = np.rint(values.sum(axis=1))
+            coef = self.coefs(terms, L) * self.present(terms, X) * self.se_factor(terms, X)
+            values = coef * np.exp(V @ terms["E"].T)
+            # exact sums of integers (cnn) or of quarter-FLOPs (released at odd resolutions),
+            # up to the exp/log round-off
+            total = values.sum(axis=1)
+            out[name] = np.rint(total) if self.fam.counting == "cnn" else np.round(total, 3)
             owners = terms["owner"]
             out[name + "_by"] = np.stack(
                 [values[:, owners == e].sum(axis=1) for e in range(-1, self.n + 1)], axis=1
             )
         return out
 
+    def present(self, terms: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+        """1 where a conditional term exists for the widths ``X``, else 0 (shape (N, terms))."""
+        out = np.ones((X.shape[0], len(terms["coef"])))
+        idx = np.nonzero(terms["cond"] >= 0)[0]
+        if len(idx):
+            j = terms["cond"][idx]
+            same = X[:, self.cin[j]] == X[:, self.iw[j]]
+            out[:, idx] = np.where(terms["equal"][idx], same, ~same)
+        return out
+
+    def se_factor(self, terms: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+        """se(b) / b for the SE terms (1 elsewhere): the released SE width over the bottleneck."""
+        out = np.ones((X.shape[0], len(terms["coef"])))
+        idx = np.nonzero(terms["se"] >= 0)[0]
+        if len(idx):
+            b = X[:, self.ib[terms["se"][idx]]]
+            out[:, idx] = se_width(b) / b
+        return out
+
     def structural_ok(self, X: np.ndarray, L: np.ndarray) -> np.ndarray:
-        """Mask of structures meeting the bounds, monotone widths and multiples of 8."""
+        """Mask of structures inside the family's bounds (widths, bottlenecks, kernels, depths)."""
         X = np.atleast_2d(X)
         L = np.atleast_2d(L)
         fam = self.fam
+        q = fam.multiple
         ok = np.all(X[:, : self.nv] > 0, axis=1)
-        widths = X[:, [0, *self.iw] + ([self.ih] if fam.head else [])]
+        chain = X[:, [0, *self.iw]]
         bt = X[:, self.ib]
-        ok &= np.all(widths % fam.multiple == 0, axis=1) & np.all(bt % fam.multiple == 0, axis=1)
-        ok &= np.all(np.diff(widths, axis=1) >= 0, axis=1)
+        ok &= np.all(chain % q == 0, axis=1) & np.all(bt % q == 0, axis=1)
+        ok &= np.all(np.diff(chain, axis=1) >= 0, axis=1)
+        if fam.growth:
+            ok &= np.all(chain[:, 1:] <= fam.growth * chain[:, :-1], axis=1)
         ok &= (X[:, 0] >= fam.stem_bounds[0]) & (X[:, 0] <= fam.stem_bounds[1])
-        ok &= np.all(widths <= fam.max_width, axis=1)
+        ok &= np.all(chain <= fam.max_width, axis=1)
+        if fam.head:
+            h = X[:, self.ih]
+            lo, hi = self.head_range()
+            ok &= (h % q == 0) & (h >= np.maximum(lo, X[:, self.iw[-1]])) & (h <= hi)
         w = X[:, self.iw]
-        ok &= np.all(bt >= np.maximum(fam.btn_ratio[0] * w, fam.multiple), axis=1)
+        ok &= np.all(bt >= np.maximum(fam.btn_ratio[0] * w, q), axis=1)
         ok &= np.all(bt <= fam.btn_ratio[1] * w, axis=1)
-        ok &= np.all(np.isin(X[:, self.ik], fam.kernels), axis=1)
+        for j, ks in enumerate(self.kernels):
+            ok &= np.isin(X[:, self.ik[j]], ks)
         lo = np.array([b[0] for b in fam.depth_bounds])
         hi = np.array([b[1] for b in fam.depth_bounds])
         ok &= np.all((L >= lo) & (L <= hi), axis=1)
         return ok
+
+    def head_range(self) -> tuple[int, int]:
+        """The head conv's width bounds (lower bound also the last stage width)."""
+        if self.fam.head_bounds is not None:
+            return self.fam.head_bounds
+        return self.fam.multiple, self.fam.max_width
+
+
+def se_width(b: np.ndarray) -> np.ndarray:
+    """The released SE width on a bottleneck b: 8 max(1, round(b / 4) // 8)."""
+    return 8.0 * np.maximum(1.0, np.floor(np.round(np.asarray(b, dtype=float) * 0.25) / 8))
+
+
+def se_ratio_lower(b_lo: float, b_hi: float, q: int = 8) -> float:
+    """min se(b) / b over the multiples of ``q`` in [b_lo, b_hi]: a valid factor in a box."""
+    lo = max(q, math.ceil(b_lo / q - 1e-9) * q)
+    hi = max(lo, math.floor(b_hi / q + 1e-9) * q)
+    b = np.arange(lo, hi + q, q, dtype=float)
+    return float((se_width(b) / b).min())

@@ -59,8 +59,8 @@ def _split(node: Node, relax: Relaxation) -> list[tuple[np.ndarray, ...]]:
     lsum = m.prefix @ (m.F @ v + (L - 1) * p) + m.head_in * (m.head_vec @ v) + m.c_stem
     slack = np.maximum(lsum - relax.lsum_lower(Llo, lo), 0)
     t_gap = np.asarray(m.obj.a) * (hi[m.level_c] - v[m.level_c]) * slack / 2
-    ks = np.log(np.array(m.fam.kernels, dtype=float))
-    k_off = np.array([np.min(np.abs(ks - v[i])) for i in m.ik])
+    kl = [np.log(np.array(ks, dtype=float)) for ks in m.kernels]
+    k_off = np.array([np.min(np.abs(kl[j] - v[i])) for j, i in enumerate(m.ik)])
     k_gap = np.where(k_off > 1e-3, wz * L * 2 * k_off, 0.0)
     choices = [("mc", j, mc_gap[j]) for j in range(m.n)]
     choices += [("t", i, t_gap[i]) for i in range(m.levels) if hi[m.level_c[i]] > lo[m.level_c[i]]]
@@ -81,6 +81,7 @@ def _split(node: Node, relax: Relaxation) -> list[tuple[np.ndarray, ...]]:
         i = int(m.level_c[j])
         return _bisect(node, i, v[i])
     i = int(m.ik[j])
+    ks = kl[j]
     mid = ks[np.searchsorted(ks, v[i])] if v[i] < ks[-1] else ks[-1]
     below = ks[ks < mid]
     a_hi, b_lo = hi.copy(), lo.copy()
@@ -155,23 +156,24 @@ def branch_and_bound(
     obj: Objective,
     flops: float,
     params: float,
-    time_limit: float = 0.8,
+    max_nodes: int = 40,
     gap_tol: float = 1e-3,
     heuristic_every: int = 6,
-    max_nodes: int | None = None,
+    time_limit: float | None = None,
 ) -> Solution:
     """Maximize the DeepMAD objective within the budgets; raises ValueError when infeasible.
 
     Phase 1 finds incumbents by a dive from the root and from uniform-depth seeds, polished at
-    their own depths; phase 2 is the branch and bound over all depths (until the gap, the time
-    limit in CPU seconds, or the queue runs out), which proves the reported bound and dives
-    from the first three nodes and every ``heuristic_every``-th node for better incumbents. With
-    ``max_nodes`` (relaxations solved) and a generous ``time_limit`` the result does not depend
-    on the machine's speed.
+    their own depths; phase 2 is the branch and bound over all depths (until the gap, the
+    budget of ``max_nodes`` relaxations solved, counting dives and seeds, or the queue runs
+    out), which proves the reported bound and dives from the first three nodes and every
+    ``heuristic_every``-th node for better incumbents. The budget counts work, so one call
+    gives one result on any machine; ``time_limit`` (CPU seconds, off by default) stops
+    earlier only when asked, and ``stats["stopped_by"]`` then says so.
     """
     with threadpool_limits(limits=1):
         return _branch_and_bound(
-            fam, obj, flops, params, time_limit, gap_tol, heuristic_every, max_nodes
+            fam, obj, flops, params, max_nodes, gap_tol, heuristic_every, time_limit
         )
 
 
@@ -180,10 +182,10 @@ def _branch_and_bound(
     obj: Objective,
     flops: float,
     params: float,
-    time_limit: float,
+    max_nodes: int,
     gap_tol: float,
     heuristic_every: int,
-    max_nodes: int | None,
+    time_limit: float | None,
 ) -> Solution:
     start, wall = time.process_time(), time.perf_counter()
     m = Model(fam, obj)
@@ -237,13 +239,19 @@ def _branch_and_bound(
     if inc.x is not None:
         polish(inc.L)
     popped = 0
+    stopped_by = "queue empty"
     while heap:
         bound = -heap[0][0]
         if inc.value > -math.inf and bound - inc.value <= gap_tol * abs(inc.value):
+            stopped_by = "gap tolerance"
             break
         spent = time.process_time() - start
-        out_of_time = spent > time_limit or (max_nodes is not None and nodes >= max_nodes)
-        if out_of_time and (inc.x is not None or spent > 20 * time_limit):
+        if time_limit is not None and spent > time_limit and inc.x is not None:
+            stopped_by = f"time limit {time_limit:g} CPU s"
+            break
+        # an incumbent is needed: up to 20 budgets' worth of relaxations to find one
+        if relax.solves >= max_nodes and (inc.x is not None or relax.solves >= 20 * max_nodes):
+            stopped_by = f"node budget {max_nodes}"
             break
         _, _, node = heapq.heappop(heap)
         if node.bound <= inc.value:
@@ -257,8 +265,8 @@ def _branch_and_bound(
         if heap:
             raise ValueError(
                 f"no structure meeting FLOPs {flops:.4g}, params {params:.4g} and rho <= "
-                f"{obj.rho0} was found in {time.process_time() - start:.1f} CPU s; the budgets "
-                "are nearly infeasible (raise them, --rho, or --time-limit)"
+                f"{obj.rho0} was found in {relax.solves} relaxations; the budgets are nearly "
+                "infeasible (raise them, --rho, or --nodes)"
             )
         raise ValueError(_infeasible_reason(m, flops, params))
     bound = max([inc.value] + [-h[0] for h in heap])
@@ -270,13 +278,17 @@ def _branch_and_bound(
         structure=s,
         objective=terms.objective,
         bound=bound,
-        flops=int(ev["flops"][0]),
-        params=int(ev["params"][0]),
+        flops=float(ev["flops"][0]),
+        params=float(ev["params"][0]),
         rho=terms.rho,
         budget={"flops": flops, "params": params, "rho0": obj.rho0, "resolution": obj.resolution},
         stats={
             "nodes": nodes,
             "relaxations": relax.solves,
+            "max_nodes": max_nodes,
+            "stopped_by": stopped_by,
+            "bounds": fam.bounds,
+            "counting": fam.counting,
             "open": len(heap),
             "cpu_seconds": time.process_time() - start,
             "seconds": time.perf_counter() - wall,
@@ -285,8 +297,8 @@ def _branch_and_bound(
             "weighted_entropy": [a * h for a, h in zip(obj.a, terms.entropy)],
             "penalty": terms.penalty,
             "layers": terms.layers,
-            "flops_by": [int(round(f)) for f in ev["flops_by"][0]],
-            "params_by": [int(round(f)) for f in ev["params_by"][0]],
+            "flops_by": [round(float(f), 3) for f in ev["flops_by"][0]],
+            "params_by": [round(float(f), 3) for f in ev["params_by"][0]],
         },
     )
 
@@ -299,9 +311,9 @@ def _infeasible_reason(m: Model, flops: float, params: float) -> str:
     x[0] = fam.stem_bounds[0]
     x[m.iw] = max(q, fam.stem_bounds[0])
     x[m.ib] = max(q, math.ceil(fam.btn_ratio[0] * x[m.iw][0] / q) * q)
-    x[m.ik] = min(fam.kernels)
+    x[m.ik] = [min(ks) for ks in m.kernels]
     if fam.head:
-        x[m.ih] = x[m.iw][0]
+        x[m.ih] = max(x[m.iw][0], m.head_range()[0])
     L = np.array([b[0] for b in fam.depth_bounds], dtype=float)
     ev = m.evaluate(x, L)
     if ev["flops"][0] > flops:

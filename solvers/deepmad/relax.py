@@ -16,7 +16,9 @@ entry j gets "scaled" variables s_j = (Y_j, B_j, K_j) standing for L_j (ln w_j, 
   rho <= rho0: lsum_i >= D_i(Llo) ln(D_i(Llo) / rho0)), (t + c) lsum <= (thi + c) lsum +
   (t - thi) lsum_lo; -beta exp(std(L)) is concave in L (std is a norm);
 * rho_i <= rho0 is (log-width sum)_i >= D_i ln(D_i / rho0), D_i affine in L: an affine function
-  above a convex one. A stride-1 projection (present only when the width changes) is left out.
+  above a convex one. Conditional terms (a stride-1 projection present only when the width
+  changes, a shortcut's pool present only when it is kept) are left out; an SE term's factor
+  se(b) / b is replaced by its minimum over the node's bottleneck range.
 
 Every integer structure of the node is feasible for the relaxation with at most its objective,
 so the optimum (solved by Clarabel through cvxpy, one compiled parametrized problem re-solved
@@ -30,7 +32,7 @@ import warnings
 
 import cvxpy as cp
 import numpy as np
-from archsearch.solvers.deepmad.model import Model
+from archsearch.solvers.deepmad.model import Model, se_ratio_lower
 
 # objective scale: keeps Clarabel's iterates O(1) (objectives are O(1e4))
 _SCALE = 1e4
@@ -102,6 +104,9 @@ class Relaxation:
         D = 1.0 + 3.0 * (m.prefix @ L) + m.head_in
         cons.append(lsum >= -cp.entr(D) - math.log(m.obj.rho0) * D)
         w_chain = [0, *m.iw] + ([m.ih] if fam.head else [])
+        if fam.growth:
+            chain = [0, *m.iw]
+            cons.append(v[chain[1:]] <= v[chain[:-1]] + math.log(fam.growth))
         cons += [
             v[w_chain[1:]] >= v[w_chain[:-1]],
             v[m.ib] <= v[m.iw] + math.log(fam.btn_ratio[1]),
@@ -125,8 +130,14 @@ class Relaxation:
         lo = np.full(m.nv, math.log(fam.multiple))
         hi = np.full(m.nv, math.log(fam.max_width))
         lo[0], hi[0] = math.log(fam.stem_bounds[0]), math.log(fam.stem_bounds[1])
+        lo[m.iw] = lo[0]
         hi[m.ib] = math.log(fam.max_width * fam.btn_ratio[1])
-        lo[m.ik], hi[m.ik] = math.log(min(fam.kernels)), math.log(max(fam.kernels))
+        lo[m.ib] = math.log(max(fam.multiple, fam.btn_ratio[0] * fam.stem_bounds[0]))
+        for j, ks in enumerate(m.kernels):
+            lo[m.ik[j]], hi[m.ik[j]] = math.log(min(ks)), math.log(max(ks))
+        if fam.head:
+            h_lo, h_hi = m.head_range()
+            lo[m.ih], hi[m.ih] = math.log(h_lo), math.log(h_hi)
         return lo, hi
 
     def level_weights(self, hi: np.ndarray) -> np.ndarray:
@@ -160,10 +171,17 @@ class Relaxation:
         mc["Llo"].value, mc["Lhi"].value, mc["ulo"].value, mc["uhi"].value = L3lo, L3hi, ulo, uhi
         mc["c1"].value, mc["c2"].value = L3lo * ulo, L3hi * uhi
         mc["c3"].value, mc["c4"].value = L3hi * ulo, L3lo * uhi
+        # SE terms: se(b) / b >= its minimum over the node's bottleneck range
+        se_lo = [
+            se_ratio_lower(math.exp(lo[i]), math.exp(hi[i]), m.fam.multiple) for i in m.ib
+        ]
         for name, terms in (("flops", m.flops_terms), ("params", m.params_terms)):
             q0, q1, fixed, rep, budget = self.q[name]
-            q0.value = np.log(terms["coef"][fixed] / budget)
-            q1.value = np.log(terms["coef"][rep] / budget)
+            coef = terms["coef"] * np.where(
+                terms["se"] >= 0, np.take(se_lo, np.maximum(terms["se"], 0)), 1.0
+            )
+            q0.value = np.log(coef[fixed] / budget)
+            q1.value = np.log(coef[rep] / budget)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)

@@ -22,13 +22,22 @@ def round_point(m: Model, v: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.
     chain = [0, *m.iw] + ([m.ih] if fam.head else [])
     x[chain] = np.maximum(np.round(x[chain] / q) * q, q)
     x[0] = np.clip(x[0], fam.stem_bounds[0], fam.stem_bounds[1])
-    x[chain] = np.minimum(np.maximum.accumulate(x[chain]), fam.max_width)
+    x[chain] = np.maximum.accumulate(x[chain])
+    widths = [0, *m.iw]
+    x[widths] = np.minimum(x[widths], fam.max_width)
+    if fam.growth:
+        for a, b in zip(widths[:-1], widths[1:]):
+            x[b] = min(x[b], np.floor(fam.growth * x[a] / q) * q)
+    if fam.head:
+        h_lo, h_hi = m.head_range()
+        x[m.ih] = np.clip(max(x[m.ih], x[m.iw[-1]]), h_lo, h_hi)
     w = x[m.iw]
     blo = np.maximum(np.ceil(fam.btn_ratio[0] * w / q) * q, q)
     bhi = np.floor(fam.btn_ratio[1] * w / q) * q
     x[m.ib] = np.clip(np.round(x[m.ib] / q) * q, blo, bhi)
-    ks = np.array(fam.kernels, dtype=float)
-    x[m.ik] = ks[np.abs(ks[None, :] - x[m.ik][:, None]).argmin(axis=1)]
+    for j, i in enumerate(m.ik):
+        ks = np.array(m.kernels[j], dtype=float)
+        x[i] = ks[np.abs(ks - x[i]).argmin()]
     lo = np.array([b[0] for b in fam.depth_bounds])
     hi = np.array([b[1] for b in fam.depth_bounds])
     return x, np.clip(np.round(L), lo, hi).astype(float)
@@ -37,7 +46,8 @@ def round_point(m: Model, v: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, np.
 def _moves(m: Model, x: np.ndarray, L: np.ndarray, pairs: bool) -> tuple[np.ndarray, np.ndarray]:
     """Single (and with ``pairs``, paired up/down) neighbours of (x, L)."""
     fam, q = m.fam, m.fam.multiple
-    sized = np.array([0, *m.iw, *m.ib] + ([m.ih] if fam.head else []))
+    free_head = fam.head and m.head_range()[0] != m.head_range()[1]
+    sized = np.array([0, *m.iw, *m.ib] + ([m.ih] if free_head else []))
     rows: list[np.ndarray] = []
     for frac in (0.0, 0.06, 0.25):
         step = np.maximum(q, np.round(x[sized] * frac / q) * q)
@@ -49,10 +59,10 @@ def _moves(m: Model, x: np.ndarray, L: np.ndarray, pairs: bool) -> tuple[np.ndar
         d = np.zeros((m.n, m.nv + m.n))
         d[np.arange(m.n), m.nv + np.arange(m.n)] = sgn
         rows.append(d)
-    for k in fam.kernels:
+    for k in sorted(set().union(*m.kernels)):
         d = np.zeros((m.n, m.nv + m.n))
         d[np.arange(m.n), m.ik] = k - x[m.ik]
-        rows.append(d[np.any(d != 0, axis=1)])
+        rows.append(d[np.any(d != 0, axis=1)])  # kernels outside an entry's set: filtered
     delta = np.vstack(rows)
     delta = delta[np.any(delta != 0, axis=1)]
     if pairs:

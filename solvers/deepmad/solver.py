@@ -41,7 +41,7 @@ The solved structure is a network of the ``cnn`` space (:mod:`archsearch.spaces.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,11 +50,26 @@ from archsearch.arch import Architecture
 
 A_DEFAULT = (1.0, 1.0, 1.0, 1.0, 8.0)
 DEPTH_PENALTIES = ("all", "last3")
+#: ``published``: the released code's search space and counting; ``relaxed``: a wider space.
+BOUNDS = ("published", "relaxed")
+#: the head conv width of the released depthwise configs (29M, 50M, 89M); default is the first
+RELEASED_HEADS = (1792, 2048, 2560)
+#: the largest FLOPs / params budget accepted (1e15: far above any CNN the template describes)
+MAX_BUDGET = 1e15
 
 
 @dataclass(frozen=True)
 class Family:
-    """A block family and its design template (one row of :data:`FAMILIES`)."""
+    """A block family, its design template and the bounds of its search space.
+
+    ``counting`` is ``released`` (FLOPs and params as the released DeepMAD code counts them:
+    BN and activation adds in FLOPs, no classifier, SE params sized on the bottleneck) or
+    ``cnn`` (the ``cnn`` space's multiply-adds and params, classifier included, SE sized on
+    the block input). ``growth``: each width at most this times the one before (0: no limit).
+    ``kernel_clamp``: a kernel k needs 1.5 k <= the entry's input resolution, else it shrinks
+    by 2 (the released code's rule). ``head_bounds``: the head conv's width range (``None``:
+    from the last stage width up to ``max_width``).
+    """
 
     name: str
     block: str
@@ -68,9 +83,54 @@ class Family:
     stem_bounds: tuple[int, int] = (8, 64)
     max_width: int = 2048
     multiple: int = 8
+    bounds: str = "relaxed"
+    counting: str = "cnn"
+    growth: float = 0.0
+    kernel_clamp: bool = False
+    head_bounds: tuple[int, int] | None = None
 
 
+# The released code's spaces (TinyNAS space_k1kxk1 / space_k1dwsek1 and their mutators). It
+# has no depth cap beyond "first super-block <= 3"; 32 here (the published nets use <= 15).
 FAMILIES: dict[str, Family] = {
+    "resnet": Family(
+        name="resnet",
+        block="bottleneck",
+        strides=(2, 2, 2, 1, 2),
+        kernels=(3, 5),
+        depth_bounds=((1, 3), (1, 32), (1, 32), (1, 32), (1, 32)),
+        btn_ratio=(0.1, 1.0),
+        head=False,
+        rho0=0.3,
+        stem_bounds=(8, 32),
+        max_width=2048,
+        bounds="published",
+        counting="released",
+        growth=4.0,
+        kernel_clamp=True,
+    ),
+    "mbconv": Family(
+        name="mbconv",
+        block="mbconv",
+        strides=(2, 2, 2, 2, 1),
+        kernels=(3, 5, 7),
+        depth_bounds=((1, 3), (1, 32), (1, 32), (1, 32), (1, 32)),
+        btn_ratio=(1.5, 6.0),
+        head=True,
+        rho0=0.5,
+        se=0.25,
+        stem_bounds=(16, 32),
+        max_width=1280,
+        bounds="published",
+        counting="released",
+        kernel_clamp=True,
+        head_bounds=(RELEASED_HEADS[0], RELEASED_HEADS[0]),
+    ),
+}
+
+#: The wider space of earlier versions (``--bounds relaxed``): stem up to 64, bottlenecks down
+#: to 8, no width-growth limit, SE sized on the block input, the ``cnn`` space's counting.
+RELAXED: dict[str, Family] = {
     "resnet": Family(
         name="resnet",
         block="bottleneck",
@@ -95,6 +155,25 @@ FAMILIES: dict[str, Family] = {
 }
 
 
+def family_template(name: str, bounds: str = "published", head: int | None = None) -> Family:
+    """The template of family ``name`` under ``bounds``; ``head`` fixes a published head."""
+    if bounds not in BOUNDS:
+        raise ValueError(f"bounds {bounds!r} is not allowed; expected one of {', '.join(BOUNDS)}")
+    table = FAMILIES if bounds == "published" else RELAXED
+    if name not in table:
+        raise ValueError(f"unknown family {name!r}; known: {', '.join(table)}")
+    fam = table[name]
+    if head is not None:
+        if not fam.head:
+            raise ValueError(f"family {name!r} has no head conv; head={head} is for mbconv")
+        if isinstance(head, bool) or not isinstance(head, int) or head < 8 or head % 8:
+            raise ValueError(f"head={head!r} must be a multiple of 8, >= 8")
+        if bounds != "published":
+            raise ValueError("head= fixes the head of the published space; relaxed searches it")
+        fam = replace(fam, head_bounds=(head, head))
+    return fam
+
+
 @dataclass(frozen=True)
 class Objective:
     """The constants of the DeepMAD program (defaults from the paper's released configs)."""
@@ -112,12 +191,14 @@ class Objective:
                 f"depth_penalty {self.depth_penalty!r} is not allowed; expected one of "
                 f"{', '.join(DEPTH_PENALTIES)}"
             )
-        if not self.rho0 > 0:
-            raise ValueError(f"rho0 must be > 0, got {self.rho0}")
+        if not (self.rho0 > 0 and math.isfinite(self.rho0)):
+            raise ValueError(f"rho0 must be a finite number > 0, got {self.rho0}")
         if self.beta < 0 or any(x < 0 for x in self.a):
             raise ValueError(f"weights a={self.a} and beta={self.beta} must be >= 0")
-        if self.resolution < 32:
-            raise ValueError(f"resolution must be >= 32 (5 halvings), got {self.resolution}")
+        if not 32 <= self.resolution <= 4096:
+            raise ValueError(
+                f"resolution must be in [32, 4096] (5 halvings), got {self.resolution}"
+            )
 
 
 @dataclass(frozen=True)
@@ -214,8 +295,8 @@ class Solution:
     structure: Structure
     objective: float
     bound: float
-    flops: int
-    params: int
+    flops: float
+    params: float
     rho: float
     budget: dict[str, float]
     stats: dict[str, Any] = field(default_factory=dict)
@@ -256,27 +337,41 @@ def optimize(
     rho: float | None = None,
     resolution: int = 224,
     *,
+    bounds: str = "published",
+    head: int | None = None,
     a: tuple[float, ...] = A_DEFAULT,
     beta: float = 10.0,
     depth_penalty: str = "all",
     num_classes: int = 1000,
-    time_limit: float = 0.8,
+    max_nodes: int = 40,
+    time_limit: float | None = None,
     gap_tol: float = 1e-3,
-    max_nodes: int | None = None,
     template: Family | None = None,
 ) -> Solution:
     """Solve the DeepMAD program for a budget; the full :class:`Solution` with its bound.
 
-    ``time_limit`` is in CPU seconds of this process (the whole solve); ``max_nodes`` caps the
-    relaxations solved, for results that do not depend on the machine's speed.
+    ``bounds="published"`` (default) is the released code's space and counting, ``"relaxed"``
+    the wider one (:data:`RELAXED`). ``max_nodes`` is the search budget in relaxations solved
+    (one result per call on any machine); ``time_limit`` (CPU seconds of this process, off by
+    default) stops earlier only when given.
     """
     from archsearch.solvers.deepmad.program import branch_and_bound
 
-    if family not in FAMILIES:
-        raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
-    fam = template or FAMILIES[family]
-    if not (flops > 0 and params > 0):
-        raise ValueError(f"budgets must be > 0, got flops={flops}, params={params}")
+    fam = template or family_template(family, bounds, head)
+    for name, value in (("flops", flops), ("params", params)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name} budget must be a number, got {value!r}")
+        if not (math.isfinite(value) and 0 < value <= MAX_BUDGET):
+            raise ValueError(
+                f"{name} budget {value!r} is not allowed; expected a finite number in "
+                f"(0, {MAX_BUDGET:.0e}]"
+            )
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"max_nodes={max_nodes!r} must be an integer >= 1")
+    if time_limit is not None and not (
+        isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0
+    ):
+        raise ValueError(f"time_limit={time_limit!r} must be a positive number of seconds")
     obj = Objective(
         a=tuple(float(x) for x in a),
         beta=beta,
@@ -286,7 +381,13 @@ def optimize(
         num_classes=int(num_classes),
     )
     return branch_and_bound(
-        fam, obj, float(flops), float(params), time_limit, gap_tol, max_nodes=max_nodes
+        fam,
+        obj,
+        float(flops),
+        float(params),
+        max_nodes=max_nodes,
+        gap_tol=gap_tol,
+        time_limit=time_limit,
     )
 
 
