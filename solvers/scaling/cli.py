@@ -16,7 +16,45 @@ from typing import Any
 
 from archsearch.arch import Architecture
 from archsearch.cli import key_value
-from archsearch.commands._argtypes import positive
+
+#: the largest flop factor (as :data:`archsearch.solvers.scaling.solver.MAX_FACTOR`, kept here
+#: so that parsing the command line imports no solver)
+MAX_FACTOR = 1000.0
+
+
+def factor_type(text: str) -> float:
+    """A flop factor in (0, MAX_FACTOR]; argparse's usage error names the value otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_FACTOR:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, {MAX_FACTOR:g}], got {text!r}"
+        )
+    return value
+
+
+def resolution_type(text: str) -> int:
+    """An input size in [8, 4096]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 8 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"expected an integer in [8, 4096], got {text!r}")
+    return value
+
+
+def alpha_value(text: str) -> float:
+    """Width's flop share in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,12 +71,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="architecture JSON, a run's best.json or folder, or a reference network "
         "(regnety-400mf, regnety-4.0gf, efficientnet-b0)",
     )
-    p.add_argument("--factor", type=positive, required=True, help="flop multiplier s")
-    p.add_argument("--alpha", type=float, default=0.8, help="width's flop share (default 0.8)")
+    p.add_argument(
+        "--factor", type=factor_type, required=True, help=f"flop multiplier s (<= {MAX_FACTOR:g})"
+    )
+    p.add_argument(
+        "--alpha", type=alpha_value, default=0.8, help="width's flop share (default 0.8)"
+    )
     p.add_argument(
         "--strategy",
         metavar="NAME|TYPE",
-        help="w, dw, dr, dwr, dWr or a pycls type such as d1_w8_g8_r1 (overrides --alpha)",
+        help="w, wg, dw, dwg, dr, dwr, dwgr (pycls's letter types: a g scales the group width), "
+        "dWr (= d1_w8_g8_r1) or any pycls type (overrides --alpha)",
     )
     p.add_argument("--out", metavar="FILE", help="write the scaled architecture JSON here")
     p.add_argument("--compare", action="store_true", help="table of w, dw, dr, dwr, dWr")
@@ -50,7 +93,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="K=V",
         help="option of a non-cnn space, e.g. cells=6 filters=96 for nasnet (repeatable)",
     )
-    p.add_argument("--resolution", type=int, help="input size of a non-cnn base (default 32)")
+    p.add_argument(
+        "--resolution", type=resolution_type, help="input size of a non-cnn base (default 32)"
+    )
     p.set_defaults(func=run)
 
 
@@ -58,10 +103,23 @@ def run(args: argparse.Namespace) -> int:
     """Scale and print; the handler of ``archsearch scale``."""
     from archsearch.solvers.scaling.report import load_base
 
-    if args.classes < 1:
-        raise ValueError(f"--classes must be >= 1, got {args.classes}")
+    from archsearch.solvers.scaling.solver import parse_type
+
+    if not 1 <= args.classes <= 1_000_000:
+        raise ValueError(f"--classes must be in [1, 1000000], got {args.classes}")
+    if args.strategy is not None:
+        from archsearch.solvers.scaling.solver import NAMED
+
+        parse_type(NAMED.get(args.strategy, args.strategy))
     base = load_base(args.arch)
     if base.space == "cnn":
+        if args.resolution is not None:
+            raise ValueError(
+                f"--resolution {args.resolution} is for bases of other spaces; a cnn "
+                "architecture carries its own resolution (it is scaled with the network)"
+            )
+        if args.space_opt:
+            raise ValueError("--space-opt is for bases of other spaces, not a cnn architecture")
         return _run_cnn(base, args)
     return _run_dims(base, args)
 
@@ -117,6 +175,17 @@ def _run_dims(base: Architecture, args: argparse.Namespace) -> int:
     from archsearch.registry import get_space
     from archsearch.space import Task
 
+    import inspect
+
+    from archsearch.registry import lookup
+
+    params = inspect.signature(lookup("space", base.space)).parameters
+    if not {"cells", "filters"} <= set(params):
+        raise ValueError(
+            f"architecture of space '{base.space}' cannot be scaled: scaling needs a cnn "
+            f"architecture or a space with cells and filters options (such as nasnet); "
+            f"'{base.space}' has neither"
+        )
     options = dict(args.space_opt or [])
     dims = {k: options.get(k, base.get(k)) for k in ("cells", "filters")}
     dims["resolution"] = args.resolution or base.get("resolution") or 32

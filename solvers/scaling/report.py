@@ -9,6 +9,7 @@ design resolution; ratios are to the base.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,13 @@ def load_base(source: str | Path) -> Architecture:
             f"base {text!r} is neither a file, a run folder nor a reference network "
             f"({', '.join(ZOO)})"
         )
-    return Architecture.load(path)
+    try:
+        return Architecture.load(path)
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError) as e:
+        raise ValueError(
+            f"--arch {text!r} is not an architecture JSON file ({type(e).__name__}); "
+            "expected a file written by --out or a run's best.json"
+        ) from None
 
 
 def as_spec(base: Architecture | CNNSpec) -> CNNSpec:

@@ -10,8 +10,10 @@ To scale a network's FLOPs by ``s`` along depth d, width w and resolution r, pyc
 so that d w^2 r^2 = s (FLOPs grow linearly in depth, quadratically in width and resolution).
 The paper's family with parameter alpha gives width the flop share alpha and depth and
 resolution (1 - alpha) / 2 each: alpha = 1 is width-only scaling ``w``, alpha = 1/3 the uniform
-compound scaling ``dwr``, and alpha = 0.8 (``dWr`` = ``"d1_w8_g8_r1"``) the recommended fast
-scaling, whose activations grow about as s^(1 - alpha/2) = s^0.6.
+compound scaling ``dwgr``, and alpha = 0.8 (``dWr`` = ``"d1_w8_g8_r1"``) the recommended fast
+scaling, whose activations grow about as s^(1 - alpha/2) = s^0.6. The letter names (``w``,
+``dw``, ``dr``, ``dwr``) mean what pycls's letter types of the same name mean: they leave the
+group width alone; ``wg``, ``dwg``, ``dwgr`` scale it with the width.
 
 Rounding, exactly as pycls (Python ``round``, half to even): depths max(1, round(d D)); widths
 max(1, round(W w / 8)) * 8; group widths g' = max(1, round(g f_g)), kept if <= 2, 4 if <= 5, else
@@ -41,16 +43,26 @@ from archsearch.spaces.cnn.space import CNNSpec, Stage, decode, encode
 
 from archsearch.arch import Architecture
 
-#: Named strategies as pycls scaling types; all scale group width like width.
+#: Named strategies as pycls scaling types. A letter name means what pycls's letter type of the
+#: same name means (``"dwr"`` = d1_w1_r1: the group width is NOT scaled); the variants that
+#: scale the group width like the width are named with the g (pycls reads those letters the
+#: same way); ``dWr`` (the paper's name; not a pycls type) is pycls's ``"d1_w8_g8_r1"``.
 NAMED = {
-    "w": "w1_g1",
-    "dw": "d1_w1_g1",
-    "dr": "d1_r1",
-    "dwr": "d1_w1_g1_r1",
+    "w": "w",
+    "wg": "wg",
+    "dw": "dw",
+    "dwg": "dwg",
+    "dr": "dr",
+    "dwr": "dwr",
+    "dwgr": "dwgr",
     "dWr": "d1_w8_g8_r1",
 }
-#: The alpha of each named strategy in the paper's family (``dw`` is outside it).
-ALPHAS = {"w": 1.0, "dr": 0.0, "dwr": 1 / 3, "dWr": 0.8}
+#: The alpha of the named members of the paper's family d{(1-a)/2}_w{a}_g{a}_r{(1-a)/2}
+#: (group width scaled with width; ``w`` and ``dwr`` equal ``wg`` and ``dwgr`` on nets without
+#: groups).
+ALPHAS = {"wg": 1.0, "dr": 0.0, "dwgr": 1 / 3, "dWr": 0.8}
+#: The largest flop factor accepted: beyond it depth and widths run to sizes no one builds.
+MAX_FACTOR = 1000.0
 NASNET_KEYS = ("cells", "filters", "resolution")
 
 T = TypeVar("T", CNNSpec, Architecture, Mapping)
@@ -110,8 +122,14 @@ def alpha_type(alpha: float) -> str:
 
 def factors(factor: float, strategy: str | None = None, alpha: float = 0.8) -> Factors:
     """Multipliers for a flop factor, from a named strategy / pycls type, or from ``alpha``."""
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
-        raise ValueError(f"factor={factor!r} must be a positive number")
+    if (
+        isinstance(factor, bool)
+        or not isinstance(factor, (int, float))
+        or not 0 < factor <= MAX_FACTOR
+    ):
+        raise ValueError(
+            f"factor={factor!r} is not allowed; expected a number in (0, {MAX_FACTOR:g}]"
+        )
     code = alpha_type(alpha) if strategy is None else NAMED.get(strategy, strategy)
     wt = parse_type(code)
     n = wt["d"] + wt["w"] + wt["r"]
@@ -121,7 +139,8 @@ def factors(factor: float, strategy: str | None = None, alpha: float = 0.8) -> F
         factor ** (wt["g"] / n / 2),
         factor ** (wt["r"] / n / 2),
     )
-    assert abs(f.flops / factor - 1) < 0.01, f
+    if not abs(f.flops / factor - 1) < 0.01:  # cannot happen for weights parse_type accepts
+        raise ValueError(f"scaling type {code!r} does not reach factor {factor:g} ({f})")
     return f
 
 
