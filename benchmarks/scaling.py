@@ -25,6 +25,8 @@ from archsearch.spaces.cnn import complexity
 from archsearch.spaces.cnn.zoo import ZOO
 
 BASES = ("regnety-400mf", "efficientnet-b0")
+#: pycls's letter types (w, dw, dr, dwr: group width kept), the group-scaling variants, dWr
+STRATEGIES = (*COMPARED[:-1], "wg", "dwgr", COMPARED[-1])
 FACTORS = (2, 4, 16)
 
 
@@ -49,7 +51,7 @@ def sweep() -> dict:
     for name in BASES:
         base = ZOO[name]
         entry: dict = {"complexity": complexity(base), "strategies": {}}
-        for s in COMPARED:
+        for s in STRATEGIES:
             rows = [row(base, f, s) for f in FACTORS]
             points = [(r["flops_ratio"], r["activations_ratio"]) for r in rows]
             entry["strategies"][s] = {
@@ -76,6 +78,8 @@ def markdown(data: dict) -> str:
         "network's own train resolution, 1000 classes. Ratios are to the base. The exponent is the",
         "least-squares slope of log(acts ratio) on log(flops ratio) over s = 2, 4, 16; predicted:",
         "e_d + e_w + 2 e_r of the strategy (0.6 dWr, 0.5 w, 5/6 dwr, 1 dr, 0.75 dw).",
+        "Names are pycls's SCALING_TYPE letter strings: w, dw, dr, dwr leave the group width",
+        "alone (RegNet's g stays 8), wg and dwgr scale it with the width; dWr = d1_w8_g8_r1.",
         f"Sweep time {data['seconds'] * 1e3:.1f} ms ({data['machine']}); deterministic numbers.",
     ]
     for name, entry in data["bases"].items():

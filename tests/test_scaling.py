@@ -21,21 +21,25 @@ R4 = "regnety-400mf"
 R40 = "regnety-4.0gf"
 EN = "efficientnet-b0"
 
-# pycls scale_model() + net.complexity() (reference notes B2): base, type, s, depths, widths,
-# group width (RegNet) or (stem, head) (EfficientNet), train/test size, GFLOPs, M params, M acts.
-# pycls's letter types "w"/"dwr" on RegNet do not scale the group width: "d1_w1_r1" here.
+# The oracle: pycls's own scale_model() + net.complexity() (facebookresearch/pycls 5719de641657,
+# pycls/models/scaler.py, run by the project's reference notes B2 on pycls's configs
+# configs/dds_baselines/{effnet/EN-B0,regnety/RegNetY-400MF,regnety/RegNetY-4.0GF}_dds_8gpu.yaml):
+# base, type, s, depths, widths, group width (RegNet) or (stem, head) (EfficientNet),
+# train/test size, GFLOPs, M params, M acts. The types are pycls's MODEL.SCALING_TYPE strings
+# under the same names: "w" and "dwr" leave RegNet's group width alone, "wg" scales it.
 PYCLS = [
     (R4, "dWr", 4, [1, 3, 7, 7], [80, 192, 352, 768], 16, (240, 276), 1.5725, 14.594, 7.920),
     (R4, "dWr", 16, [1, 4, 8, 8], [144, 312, 624, 1344], 24, (256, 296), 5.7060, 49.352, 16.668),
     (R4, "d1_w8_g8_r1", 2, [1, 3, 6, 6], [64, 136, 272, 584], 8, (232, 264), 0.7673, 7.267, 5.567),
-    (R4, "w", 4, [1, 3, 6, 6], [96, 208, 416, 880], 16, (224, 256), 1.5258, 16.419, 7.383),
-    (R4, "w", 16, [1, 3, 6, 6], [192, 416, 832, 1760], 32, (224, 256), 5.9726, 63.764, 14.363),
+    (R4, "wg", 16, [1, 3, 6, 6], [192, 416, 832, 1760], 32, (224, 256), 5.9726, 63.764, 14.363),
     (R4, "dr", 4, [2, 6, 12, 12], [48, 104, 208, 440], 8, (316, 364), 1.5012, 8.321, 12.538),
     (R4, "dr", 16, [4, 12, 24, 24], [48, 104, 208, 440], 8, (448, 512), 5.6418, 16.274, 43.255),
-    (R4, "d1_w1_r1", 2, [1, 4, 8, 8], [56, 120, 232, 496], 8, (252, 288), 0.8194, 7.055, 6.575),
+    (R4, "dwr", 2, [1, 4, 8, 8], [56, 120, 232, 496], 8, (252, 288), 0.8194, 7.055, 6.575),
+    (R4, "dwr", 4, [2, 5, 10, 10], [64, 128, 264, 552], 8, (284, 324), 1.5881, 10.731, 11.446),
+    (R4, "wg", 4, [1, 3, 6, 6], [96, 208, 416, 880], 16, (224, 256), 1.5258, 16.419, 7.383),
     (
         R4,
-        "d1_w1_r1",
+        "dwr",
         16,
         [3, 8, 15, 15],
         [80, 168, 328, 696],
@@ -69,7 +73,7 @@ PYCLS = [
         250.016,
         60.700,
     ),
-    (R40, "w", 2, [2, 6, 12, 2], [176, 264, 704, 1496], 88, (224, 256), 7.4687, 38.429, 16.744),
+    (R40, "wg", 2, [2, 6, 12, 2], [176, 264, 704, 1496], 88, (224, 256), 7.4687, 38.429, 16.744),
     (R40, "dr", 2, [3, 8, 17, 3], [128, 192, 512, 1088], 64, (268, 304), 8.2025, 29.534, 23.497),
     (
         EN,
@@ -165,6 +169,24 @@ def test_matches_pycls(row):
     assert round(cx["activations"] / 1e6, 3) == macts
 
 
+def test_named_dwr_is_pycls_dwr():
+    """pycls's "dwr" does not scale group widths: RegNetY-400MF x16 is [80,168,328,696] g8."""
+    out = scale(zoo(R4), 16, strategy="dwr")
+    assert [st.w for st in out.stages] == [80, 168, 328, 696]
+    assert [st.g for st in out.stages] == [8] * 4
+    assert round(complexity(out)["flops"] / 1e9, 2) == 5.97
+    # the variant that scales the group width too has its own name (pycls reads it alike)
+    grouped = scale(zoo(R4), 16, strategy="dwgr")
+    assert [st.w for st in grouped.stages] == [80, 160, 320, 704]
+    assert [st.g for st in grouped.stages] == [16] * 4
+    assert round(complexity(grouped)["flops"] / 1e9, 2) == 6.45
+    # pycls's "w" on RegNet keeps g: RegNetY-4.0GF x16 gives 41.774 GF (notes B2)
+    w = scale(zoo(R40), 16, strategy="w")
+    assert {st.g for st in w.stages} == {64}
+    assert round(complexity(w)["flops"] / 1e9, 3) == 41.774
+    assert round(complexity(w)["params"] / 1e6, 3) == 249.009
+
+
 def test_issue_golden_dwr_regnety_400mf():
     for s, depths, widths, g, im in [
         (4, [1, 3, 7, 7], [80, 192, 352, 768], 16, (240, 276)),
@@ -183,8 +205,9 @@ def test_types_and_factors():
     assert parse_type("d1_w8_g8_r1") == {"d": 1.0, "w": 8.0, "g": 8.0, "r": 1.0}
     f = factors(4, "dWr")
     assert (round(f.d, 4), round(f.w, 4), round(f.r, 4)) == (1.1487, 1.7411, 1.0718)
-    for name, alpha in [("w", 1.0), ("dwr", 1 / 3), ("dWr", 0.8), ("dr", 0.0)]:
+    for name, alpha in [("wg", 1.0), ("dwgr", 1 / 3), ("dWr", 0.8), ("dr", 0.0)]:
         assert factors(16, name) == factors(16, alpha=alpha)
+    assert factors(16, "dwr").g == 1.0 and factors(16, "w").g == 1.0
     for name in NAMED:
         assert factors(16, name).flops == pytest.approx(16)
     assert [round_group(g) for g in (1, 2.4, 3, 5.4, 6, 13.9, 20.01)] == [1, 2, 4, 4, 8, 16, 16]
@@ -205,16 +228,16 @@ def test_bottleneck_ratios_and_dense():
     spec = CNNSpec(
         32, (Stage("bottleneck", 256, 64, 3, 2, 3), Stage("bottleneck", 512, 128, 3, 2, 4, g=32))
     )
-    out = scale(spec, 4, strategy="w")
+    out = scale(spec, 4, strategy="wg")
     assert [(st.w, st.b, st.g) for st in out.stages] == [(512, 128, 0), (1024, 256, 64)]
     # A DeepMAD-style free ratio (40 / 128): b scales as a width of its own, multiples of 8.
     spec = CNNSpec(
         32, (Stage("bottleneck", 128, 40, 5, 2, 1), Stage("bottleneck", 512, 48, 5, 2, 11))
     )
-    out = scale(spec, 2, strategy="w")
+    out = scale(spec, 2, strategy="wg")
     assert [(st.w, st.b) for st in out.stages] == [(184, 56), (728, 64)]
     # A grouped free ratio keeps b a multiple of the scaled group width.
-    out = scale(CNNSpec(16, (Stage("bottleneck", 96, 40, 3, 1, 1, g=8),)), 16, strategy="w")
+    out = scale(CNNSpec(16, (Stage("bottleneck", 96, 40, 3, 1, 1, g=8),)), 16, strategy="wg")
     assert (out.stages[0].w, out.stages[0].b, out.stages[0].g) == (384, 160, 32)
 
 
@@ -254,7 +277,9 @@ def test_nasnet_dimensions():
         ),
         (lambda: scale({"cells": 6}, 4), ValueError, "missing filters, resolution"),
         (lambda: scale([1, 2], 4), ValueError, "cannot scale a list"),
-        (lambda: scale(zoo(R4), 0), ValueError, "factor=0 must be a positive number"),
+        (lambda: scale(zoo(R4), 0), ValueError, r"factor=0 is not allowed; expected a number in"),
+        (lambda: scale(zoo(R4), float("inf")), ValueError, "factor=inf is not allowed"),
+        (lambda: scale(zoo(R4), 1e300), ValueError, r"expected a number in \(0, 1000\]"),
         (lambda: scale(zoo(R4), 4, alpha=1.5), ValueError, "alpha=1.5 must lie in"),
         (lambda: scale(zoo(R4), 4, strategy="dxr"), ValueError, "bad scaling type 'dxr' at 'dxr'"),
         (lambda: parse_type(""), ValueError, "must be a non-empty string"),
