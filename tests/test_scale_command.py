@@ -61,14 +61,14 @@ def test_scale_compare_and_run_folder(tmp_path, capsys):
 
 def test_scale_strategy_option_and_errors(tmp_path, capsys):
     assert cli("scale", "--arch", "efficientnet-b0", "--factor", "2", "--strategy", "dr") == 0
-    assert "d1_r1" in capsys.readouterr().out
+    assert "scaling dr (pycls type dr)" in capsys.readouterr().out
     with pytest.raises(FileNotFoundError, match="neither a file, a run folder"):
         cli("scale", "--arch", str(tmp_path / "nope.json"), "--factor", "2")
     bad = tmp_path / "nasnet.json"
     Architecture("nasnet", {"normal/b0/op_left": "identity"}).save(bad)
     with pytest.raises(ValueError, match="no scalable dimensions"):
         cli("scale", "--arch", str(bad), "--factor", "2")
-    with pytest.raises(ValueError, match="--classes must be >= 1"):
+    with pytest.raises(ValueError, match="--classes must be in"):
         cli("scale", "--arch", "efficientnet-b0", "--factor", "2", "--classes", "0")
     with pytest.raises(SystemExit):
         cli("scale", "--arch", "efficientnet-b0", "--factor", "-2")
@@ -183,3 +183,50 @@ def test_scale_nasnet_genotype(tmp_path, capsys):
     base = get_space("nasnet", cells=2, filters=96).complexity(arch, Task((3, 32, 32), 10))
     big = get_space("nasnet", cells=2, filters=168).complexity(arch, Task((3, 36, 36), 10))
     assert f"flops {big['flops']:,.0f} ({big['flops'] / base['flops']:.2f}x)" in text
+
+
+def _deeparchitect_file(folder):
+    path = folder / "da.json"
+    Architecture("deeparchitect", {"op": "conv3"}).save(path)
+    return "da.json"
+
+
+def _binary_file(folder):
+    (folder / "bin.json").write_bytes(bytes(range(256)))
+    return "bin.json"
+
+
+# (argv, words the one error line must contain); {file} is made by the named helper
+BAD_INPUTS = [
+    (["--arch", "regnety-400mf", "--factor", "inf"], ["'inf'", "(0, 1000]"]),
+    (["--arch", "regnety-400mf", "--factor", "1e300"], ["'1e300'", "(0, 1000]"]),
+    (["--arch", "regnety-400mf", "--factor", "nan"], ["'nan'"]),
+    (["--arch", "regnety-400mf", "--factor", "0"], ["'0'"]),
+    (["--arch", "regnety-400mf", "--factor", "4", "--resolution", "-5"], ["'-5'", "[8, 4096]"]),
+    (["--arch", "regnety-400mf", "--factor", "4", "--resolution", "300"], ["--resolution 300"]),
+    (["--arch", "regnety-400mf", "--factor", "4", "--alpha", "1.5"], ["'1.5'", "[0, 1]"]),
+    (["--arch", "regnety-400mf", "--factor", "4", "--strategy", "dxr"], ["'dxr'"]),
+    (["--arch", "regnety-400mf", "--factor", "4", "--classes", "0"], ["--classes"]),
+    (["--arch", "nope.json", "--factor", "4"], ["nope.json"]),
+    (["--arch", _binary_file, "--factor", "4"], ["bin.json", "not an architecture JSON"]),
+    (["--arch", _deeparchitect_file, "--factor", "4"], ["deeparchitect", "cannot be scaled"]),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD_INPUTS, ids=[str(i) for i in range(len(BAD_INPUTS))])
+def test_bad_inputs_one_line_exit_2_nothing_written(argv, words, tmp_path, monkeypatch, capsys):
+    from archsearch.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    argv = [a(tmp_path) if callable(a) else a for a in argv]
+    before = set(tmp_path.iterdir())
+    try:
+        code = main(["scale", *argv, "--out", "scaled.json"])
+    except SystemExit as e:  # argparse's usage errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    for word in words:
+        assert word in err
+    assert set(tmp_path.iterdir()) == before

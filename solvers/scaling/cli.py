@@ -29,9 +29,7 @@ def factor_type(text: str) -> float:
     except ValueError:
         value = float("nan")
     if not 0 < value <= MAX_FACTOR:
-        raise argparse.ArgumentTypeError(
-            f"expected a number in (0, {MAX_FACTOR:g}], got {text!r}"
-        )
+        raise argparse.ArgumentTypeError(f"expected a number in (0, {MAX_FACTOR:g}], got {text!r}")
     return value
 
 
@@ -102,7 +100,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Scale and print; the handler of ``archsearch scale``."""
     from archsearch.solvers.scaling.report import load_base
-
     from archsearch.solvers.scaling.solver import parse_type
 
     if not 1 <= args.classes <= 1_000_000:
@@ -135,7 +132,8 @@ def _banner(args: argparse.Namespace) -> str:
     name = args.strategy or f"alpha={args.alpha:g}"
     f = factors(args.factor, args.strategy, args.alpha)
     return (
-        f"scaling {name} ({code}) by {args.factor:g}: depth x{f.d:.4f}, width x{f.w:.4f}, "
+        f"scaling {name} (pycls type {code}) by {args.factor:g}: depth x{f.d:.4f}, "
+        f"width x{f.w:.4f}, "
         f"group width x{f.g:.4f}, resolution x{f.r:.4f}"
     )
 
@@ -169,15 +167,13 @@ def _run_cnn(base: Architecture, args: argparse.Namespace) -> int:
 
 
 def _run_dims(base: Architecture, args: argparse.Namespace) -> int:
+    import inspect
+
     from archsearch.solvers.scaling.report import COMPARED
     from archsearch.solvers.scaling.solver import scale
 
-    from archsearch.registry import get_space
+    from archsearch.registry import get_space, lookup
     from archsearch.space import Task
-
-    import inspect
-
-    from archsearch.registry import lookup
 
     params = inspect.signature(lookup("space", base.space)).parameters
     if not {"cells", "filters"} <= set(params):
