@@ -12,7 +12,6 @@ from archsearch.solvers.deepmad import (
     Objective,
     Structure,
     evaluate,
-    family_template,
     optimize,
     solve,
     to_spec,
@@ -246,7 +245,7 @@ def _inside_released_bounds(s: Structure, resolution: int, head: int | None = No
     assert list(chain) == sorted(chain)  # out >= in, out <= the next entry's out
     assert s.depths[0] <= 3 and min(s.depths) >= 1  # the first super-block has L <= 3
     r = resolution / 2
-    for (c, w, b, k, st, _), kk in zip(s.entries(), s.kernels):
+    for *_, k, st, _ in s.entries():
         assert k * 1.5 <= r or k == 1  # kernel shrunk until 1.5 k <= feature map
         r /= st
     if s.family == "resnet":

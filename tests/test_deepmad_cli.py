@@ -24,11 +24,14 @@ def _run(argv: list[str]) -> int:
 
 def test_design_prints_stages_and_writes_architecture(tmp_path, capsys):
     out = tmp_path / "net.json"
-    assert _run(["design", "deepmad", *SMALL, "--time-limit", "0.1", "--out", str(out)]) == 0
+    assert _run(["design", "deepmad", *SMALL, "--nodes", "4", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     for word in ("stem", "stage1", "stage5", "head", "FLOPs", "params", "rho", "objective"):
         assert word in text
     assert "proved bound" in text and "gap" in text
+    assert "published bounds (the released code's search space)" in text
+    assert "counting: FLOPs and params as the released DeepMAD code counts them" in text
+    assert "stopped by node budget 4" in text
     arch = Architecture.load(out)
     spec = decode(get_space("cnn", free=True).validate(arch))
     assert len(spec.stages) == 5 and spec.resolution == 32
@@ -39,23 +42,94 @@ def test_design_infeasible_budget_is_one_clear_error():
         _run(["design", "deepmad", "--flops", "1e3", "--params", "1e7"])
 
 
-def test_design_rejects_small_resolution():
-    with pytest.raises(ValueError, match="--resolution must be >= 32"):
-        _run(["design", "deepmad", "--flops", "1e9", "--params", "1e7", "--resolution", "8"])
+def test_relaxed_bounds_are_named_in_the_output(capsys):
+    assert _run(["design", "deepmad", *SMALL, "--nodes", "3", "--bounds", "relaxed"]) == 0
+    text = capsys.readouterr().out
+    assert "relaxed bounds (wider than the released code's space)" in text
+    assert "counting: FLOPs and params as the cnn space counts them" in text
 
 
-def test_design_argument_errors(capsys):
-    with pytest.raises(SystemExit):
-        _run(["design", "deepmad", "--flops", "-3", "--params", "1e7"])
-    assert "expected a positive number" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        _run(["design", "deepmad", "--flops", "1e9", "--params", "1e7", "--family", "vgg"])
+def test_a_time_limit_is_named_in_the_output(capsys):
+    argv = ["design", "deepmad", *SMALL, "--nodes", "100000", "--time-limit", "0.01"]
+    assert _run(argv) == 0
+    assert "stopped by time limit 0.01 CPU s" in capsys.readouterr().out
+
+
+def test_two_runs_give_identical_json_and_report(tmp_path, capsys):
+    outs, texts = [], []
+    for i in range(2):
+        out = tmp_path / f"net{i}.json"
+        argv = ["design", "deepmad", "--flops", "1.82e9", "--params", "11.69e6", "--nodes", "20"]
+        assert _run([*argv, "--depth-penalty", "last3", "--out", str(out)]) == 0
+        outs.append(out.read_bytes())
+        # every line but the timing (the last search line ends with the seconds)
+        lines = capsys.readouterr().out.splitlines()
+        texts.append(
+            [line.split("; ")[0] if line.startswith("search:") else line for line in lines]
+        )
+    assert outs[0] == outs[1]
+    assert texts[0][:-1] == texts[1][:-1] and len(texts[0]) == len(texts[1])
+
+
+def test_huge_budgets_keep_the_columns_apart(capsys):
+    argv = ["design", "deepmad", "--flops", "1e15", "--params", "1e15", "--nodes", "2"]
+    assert _run([*argv, "--bounds", "relaxed"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    stages = [r for r in rows if r and r[0].startswith("stage") and r[0] != "stage"]
+    assert len(stages) == 5 and all(len(r) == 9 for r in stages)
+
+
+def _main(argv, tmp_path, monkeypatch, capsys):
+    from archsearch.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as e:  # argparse's usage errors
+        code = e.code
+    return code, capsys.readouterr().err
+
+
+B = ["design", "deepmad", "--out", "net.json"]
+BAD_INPUTS = [
+    (["--flops", "inf", "--params", "1e7"], ["--flops", "'inf'", "(0, 1e+15]"]),
+    (["--flops", "1e30", "--params", "1e7"], ["--flops", "'1e30'"]),
+    (["--flops", "nan", "--params", "1e7"], ["'nan'"]),
+    (["--flops", "-3", "--params", "1e7"], ["'-3'"]),
+    (["--flops", "1e9", "--params", "0"], ["--params", "'0'"]),
+    (["--flops", "1e9", "--params", "1e7", "--nodes", "0"], ["--nodes", "'0'"]),
+    (["--flops", "1e9", "--params", "1e7", "--nodes", "2.5"], ["--nodes", "'2.5'"]),
+    (["--flops", "1e9", "--params", "1e7", "--time-limit", "inf"], ["--time-limit"]),
+    (["--flops", "1e9", "--params", "1e7", "--rho", "inf"], ["--rho", "'inf'"]),
+    (["--flops", "1e9", "--params", "1e7", "--resolution", "8"], ["--resolution", "'8'"]),
+    (["--flops", "1e9", "--params", "1e7", "--resolution", "1e9"], ["--resolution"]),
+    (["--flops", "1e9", "--params", "1e7", "--classes", "0"], ["--classes", "'0'"]),
+    (["--flops", "1e9", "--params", "1e7", "--bounds", "wide"], ["--bounds", "'wide'"]),
+    (["--flops", "1e9", "--params", "1e7", "--family", "vgg"], ["--family", "'vgg'"]),
+    (["--flops", "1e9", "--params", "1e7", "--head", "2048"], ["--head 2048", "mbconv"]),
+    (
+        ["--flops", "1e9", "--params", "1e7", "--family", "mbconv", "--head", "100"],
+        ["--head 100", "multiple of 8"],
+    ),
+    (["--flops", "1e3", "--params", "1e7"], ["infeasible: FLOPs budget 1000"]),
+    (["--flops", "4e9", "--params", "25e6", "--rho", "0.001"], ["rho <= 0.001"]),
+]
+
+
+@pytest.mark.parametrize("argv, words", BAD_INPUTS, ids=[str(i) for i in range(len(BAD_INPUTS))])
+def test_bad_inputs_one_line_exit_2_nothing_written(argv, words, tmp_path, monkeypatch, capsys):
+    code, err = _main([*B, *argv], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "Warning" not in err
+    for word in words:
+        assert word in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_strategy_asks_one_network_per_budget_then_stops():
     space = get_space("cnn", free=True, resolution=32)
     cls = lookup("strategy", "deepmad")
-    strategy = cls(space, flops=[3e6, 6e6], params=[0.1e6, 0.2e6], num_classes=10, time_limit=0.1)
+    strategy = cls(space, flops=[3e6, 6e6], params=[0.1e6, 0.2e6], num_classes=10, max_nodes=4)
     t1, t2 = strategy.ask(), strategy.ask()
     assert t1.arch.space == "cnn" and t1.arch != t2.arch
     assert t1.meta["flops_budget"] == 3e6 and t2.meta["params_budget"] == 0.2e6
@@ -74,7 +148,8 @@ def test_strategy_scales_budgets_to_the_design_resolution():
         params=0.1e6,
         budget_resolution=224,
         num_classes=10,
-        time_limit=0.1,
+        max_nodes=4,
+        bounds="relaxed",  # the cnn space's counting, checked below
     )
     trial = strategy.ask()
     assert trial.meta["flops_budget"] == pytest.approx(3e6)
@@ -102,7 +177,7 @@ def test_strategy_needs_the_free_cnn_space():
             flops=3e6,
             params=0.1e6,
             num_classes=10,
-            time_limit=0.1,
+            max_nodes=4,
         )
 
 
@@ -118,7 +193,7 @@ def test_search_trains_the_solved_network(tmp_path):
         dataset=data,
         budget=3,
         epochs=1,
-        strategy_options={"flops": 3e6, "params": 0.1e6, "num_classes": 4, "time_limit": 0.1},
+        strategy_options={"flops": 3e6, "params": 0.1e6, "num_classes": 4, "max_nodes": 4},
         out=tmp_path,
         progress=False,
     )
