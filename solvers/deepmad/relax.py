@@ -161,16 +161,26 @@ class Relaxation:
         a_half = np.asarray(m.obj.a) / 2
         np.add.at(wv, m.level_c, a_half * lsum_lo)
         const -= float(np.sum(a_half * lsum_lo * hi[m.level_c]))
-        self.p_wv.value = wv / _SCALE
-        self.p_ws.value = (wp @ self.Gs) / _SCALE
-        self.p_lo.value, self.p_hi.value = lo, hi
-        self.p_Llo.value, self.p_Lhi.value = Llo, Lhi
+        _set(self.p_wv, wv / _SCALE)
+        _set(self.p_ws, (wp @ self.Gs) / _SCALE)
+        _set(self.p_lo, lo)
+        _set(self.p_hi, hi)
+        _set(self.p_Llo, Llo)
+        _set(self.p_Lhi, Lhi)
         mc = self.p_mc
         L3lo, L3hi = np.repeat(Llo - 1.0, 3), np.repeat(Lhi - 1.0, 3)
         ulo, uhi = lo[self.idx], hi[self.idx]
-        mc["Llo"].value, mc["Lhi"].value, mc["ulo"].value, mc["uhi"].value = L3lo, L3hi, ulo, uhi
-        mc["c1"].value, mc["c2"].value = L3lo * ulo, L3hi * uhi
-        mc["c3"].value, mc["c4"].value = L3hi * ulo, L3lo * uhi
+        for key, value in (
+            ("Llo", L3lo),
+            ("Lhi", L3hi),
+            ("ulo", ulo),
+            ("uhi", uhi),
+            ("c1", L3lo * ulo),
+            ("c2", L3hi * uhi),
+            ("c3", L3hi * ulo),
+            ("c4", L3lo * uhi),
+        ):
+            _set(mc[key], value)
         # SE terms: se(b) / b >= its minimum over the node's bottleneck range
         se_lo = [
             se_ratio_lower(math.exp(lo[i]), math.exp(hi[i]), m.fam.multiple) for i in m.ib
@@ -180,8 +190,8 @@ class Relaxation:
             coef = terms["coef"] * np.where(
                 terms["se"] >= 0, np.take(se_lo, np.maximum(terms["se"], 0)), 1.0
             )
-            q0.value = np.log(coef[fixed] / budget)
-            q1.value = np.log(coef[rep] / budget)
+            _set(q0, np.log(coef[fixed] / budget))
+            _set(q1, np.log(coef[rep] / budget))
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -217,3 +227,12 @@ class Relaxation:
         diff = np.abs(self.s_value - np.repeat(L - 1.0, 3) * v[self.idx]).reshape(-1, 3)
         diff = diff * np.array([1.0, self.Gs[0, 1], 2.0])
         return diff if per_component else diff.sum(axis=1)
+
+
+def _set(param: cp.Parameter, value: np.ndarray) -> None:
+    """Assign a parameter's value without cvxpy's per-assignment validation (a third of the
+    per-node overhead); the values are finite float vectors of the parameter's shape."""
+    value = np.asarray(value, dtype=float)
+    if value.shape != param.shape or not np.all(np.isfinite(value)):
+        param.value = value  # let cvxpy name the problem
+    param._value = value
