@@ -57,6 +57,7 @@ def released_counts(structure, resolution: int = 224) -> tuple[float, float]:
 
 def measure(name: str, bounds: str, repeat: int) -> dict:
     """Solve one budget under ``bounds`` in this (fresh) process; its record."""
+    import archsearch.solvers.deepmad.program  # noqa: F401  (cvxpy: imports are not solving)
     from archsearch.solvers.deepmad import Objective, evaluate, optimize
     from archsearch.solvers.deepmad.published import PUBLISHED
 

@@ -32,7 +32,8 @@ import warnings
 
 import cvxpy as cp
 import numpy as np
-from archsearch.solvers.deepmad.model import Model, se_ratio_lower
+from archsearch.solvers.deepmad.counting import se_ratio_lower
+from archsearch.solvers.deepmad.model import Model
 
 # objective scale: keeps Clarabel's iterates O(1) (objectives are O(1e4))
 _SCALE = 1e4
@@ -182,9 +183,7 @@ class Relaxation:
         ):
             _set(mc[key], value)
         # SE terms: se(b) / b >= its minimum over the node's bottleneck range
-        se_lo = [
-            se_ratio_lower(math.exp(lo[i]), math.exp(hi[i]), m.fam.multiple) for i in m.ib
-        ]
+        se_lo = [se_ratio_lower(math.exp(lo[i]), math.exp(hi[i]), m.fam.multiple) for i in m.ib]
         for name, terms in (("flops", m.flops_terms), ("params", m.params_terms)):
             q0, q1, fixed, rep, budget = self.q[name]
             coef = terms["coef"] * np.where(
