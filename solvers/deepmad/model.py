@@ -207,7 +207,7 @@ class Model:
             head=ints[3 * n + 1] if self.fam.head else 0,
         )
 
-    def evaluate(self, X: np.ndarray, L: np.ndarray) -> dict[str, np.ndarray]:
+    def evaluate(self, X: np.ndarray, L: np.ndarray, by: bool = True) -> dict[str, np.ndarray]:
         """Objective, FLOPs, params and rho of a batch of integer structures ``(N, nv)``."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         L = np.atleast_2d(np.asarray(L, dtype=float))
@@ -226,26 +226,32 @@ class Model:
             # up to the exp/log round-off
             total = values.sum(axis=1)
             out[name] = np.rint(total) if self.fam.counting == "cnn" else np.round(total, 3)
+            if not by:  # the per-element split is for reports, not for the search
+                continue
             owners = terms["owner"]
             out[name + "_by"] = np.stack(
                 [values[:, owners == e].sum(axis=1) for e in range(-1, self.n + 1)], axis=1
             )
         return out
 
-    def present(self, terms: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    def present(self, terms: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray | float:
         """1 where a conditional term exists for the widths ``X``, else 0 (shape (N, terms))."""
-        out = np.ones((X.shape[0], len(terms["coef"])))
         idx = np.nonzero(terms["cond"] >= 0)[0]
+        if not len(idx):
+            return 1.0
+        out = np.ones((X.shape[0], len(terms["coef"])))
         if len(idx):
             j = terms["cond"][idx]
             same = X[:, self.cin[j]] == X[:, self.iw[j]]
             out[:, idx] = np.where(terms["equal"][idx], same, ~same)
         return out
 
-    def se_factor(self, terms: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    def se_factor(self, terms: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray | float:
         """se(b) / b for the SE terms (1 elsewhere): the released SE width over the bottleneck."""
-        out = np.ones((X.shape[0], len(terms["coef"])))
         idx = np.nonzero(terms["se"] >= 0)[0]
+        if not len(idx):
+            return 1.0
+        out = np.ones((X.shape[0], len(terms["coef"])))
         if len(idx):
             b = X[:, self.ib[terms["se"][idx]]]
             out[:, idx] = se_width(b) / b

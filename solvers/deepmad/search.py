@@ -87,7 +87,7 @@ def improve(
     m: Model, x: np.ndarray, L: np.ndarray, flops: float, params: float, max_iter: int = 400
 ) -> tuple[np.ndarray, np.ndarray, float, bool]:
     """Best-improvement descent from (x, L); returns x, L, objective, feasible."""
-    ev = m.evaluate(x, L)
+    ev = m.evaluate(x, L, by=False)
     cur_v = float(violation(m, ev, flops, params)[0])
     cur_f = float(ev["objective"][0])
     pairs = False
@@ -97,7 +97,7 @@ def improve(
         X, LL = X[ok], LL[ok]
         best = -1
         if len(X):
-            ev = m.evaluate(X, LL)
+            ev = m.evaluate(X, LL, by=False)
             viol = violation(m, ev, flops, params)
             f = ev["objective"]
             if cur_v > 0:
