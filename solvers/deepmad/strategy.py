@@ -8,7 +8,9 @@ order given, asks each solved network once for the normal trainer to train, then
 option (set it to the dataset's input size). Budgets quoted at another resolution (ImageNet's
 224, say) are scaled to the design resolution r with ``budget_resolution=R``: FLOPs times
 (r / R)^2, as conv FLOPs grow with the feature-map area. The networks are of the ``cnn``
-space: run it on ``--space cnn --space-opt free=true``.
+space: run it on ``--space cnn --space-opt free=true``. The problem is the published one by
+default (the released code's space and counting, ``bounds="published"``); with
+``bounds="relaxed"`` the budgets count what the trained cnn network costs.
 """
 
 from __future__ import annotations
