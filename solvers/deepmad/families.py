@@ -91,28 +91,18 @@ FAMILIES: dict[str, Family] = {
 
 #: The wider space of earlier versions (``--bounds relaxed``): stem up to 64, bottlenecks down
 #: to 8, no width-growth limit, SE sized on the block input, the ``cnn`` space's counting.
+_WIDE = dict(
+    stem_bounds=(8, 64),
+    max_width=2048,
+    bounds="relaxed",
+    counting="cnn",
+    growth=0.0,
+    kernel_clamp=False,
+    head_bounds=None,
+)
 RELAXED: dict[str, Family] = {
-    "resnet": Family(
-        name="resnet",
-        block="bottleneck",
-        strides=(2, 2, 2, 1, 2),
-        kernels=(3, 5),
-        depth_bounds=((1, 3), (1, 32), (1, 32), (1, 32), (1, 32)),
-        btn_ratio=(0.0, 1.0),
-        head=False,
-        rho0=0.3,
-    ),
-    "mbconv": Family(
-        name="mbconv",
-        block="mbconv",
-        strides=(2, 2, 2, 2, 1),
-        kernels=(3, 5, 7),
-        depth_bounds=((1, 24),) * 5,
-        btn_ratio=(1.5, 6.0),
-        head=True,
-        rho0=0.5,
-        se=0.25,
-    ),
+    "resnet": replace(FAMILIES["resnet"], btn_ratio=(0.0, 1.0), **_WIDE),
+    "mbconv": replace(FAMILIES["mbconv"], depth_bounds=((1, 24),) * 5, **_WIDE),
 }
 
 
