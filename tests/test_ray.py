@@ -303,6 +303,7 @@ def test_ray_resource_errors_before_any_trial(ray_session, tmp_path):
         ({"concurrency": 0}, "concurrency must be a whole number >= 1"),
         ({"max_failures": -1}, "max_failures must be a whole number >= 0"),
         ({"asha_options": {"eta": 3}}, "unknown asha option"),
+        ({"address": "ray://head:10001"}, r"Ray Client \(ray://\) is not supported"),
     ],
 )
 def test_ray_executor_rejects_bad_options(options, match):

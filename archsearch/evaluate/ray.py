@@ -82,6 +82,13 @@ class RayExecutor:
                 f"unknown scheduler {scheduler!r}; known: {', '.join(SCHEDULERS)} "
                 "(or pass a ray.tune TrialScheduler)"
             )
+        if address is not None and str(address).startswith("ray://"):
+            # Ray Client runs Tune's driver loop on the cluster, away from the run folder.
+            raise ValueError(
+                f"address {address!r}: Ray Client (ray://) is not supported, because Tune "
+                "would then journal the trials on the cluster; run archsearch on a node of "
+                "the cluster with --address auto or HEAD_IP:6379"
+            )
         if int(max_failures) != max_failures or max_failures < 0:
             raise ValueError(f"max_failures must be a whole number >= 0, got {max_failures!r}")
         unknown = set(asha_options or {}) - {"grace_period", "reduction_factor", "max_t"}
