@@ -50,3 +50,174 @@ def test_search_options_in_the_readme_exist(search_flags):
     assert documented <= search_flags, documented - search_flags
     undocumented = search_flags - documented - {"-h", "--help"}
     assert not undocumented, undocumented
+
+
+# --- The snippets: each runs, and what it says it shows is what it shows ----------------------
+
+BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, re.S)
+PYTHON = [code for lang, code in BLOCKS if lang == "python"]
+EXAMPLE = ROOT / "examples" / "custom_space.py"
+
+
+def block(marker: str) -> str:
+    """The one python block of the README that contains ``marker``."""
+    (found,) = [code for code in PYTHON if marker in code]
+    return found
+
+
+#: One marker per python block; each has a test below (a new block needs one too).
+MARKERS = (
+    'run = search("deeparchitect", "random"',  # the Python API
+    '"""A custom space in DeepArchitect',  # examples/custom_space.py
+    "space.next_param(",  # walking a space by hand
+    "def mlp(choose):",  # a define-by-run space
+    '@register_space("my-cells"',  # registering a space
+)
+
+
+def test_every_python_block_has_a_test():
+    assert len(PYTHON) == len(MARKERS)
+    assert all(block(marker) for marker in MARKERS)
+
+
+@pytest.fixture
+def small_searches(monkeypatch, tmp_path):
+    """``archsearch.api.search`` at 1 trial of 1 epoch (the snippets' own budgets cost minutes)."""
+    import torch
+
+    import archsearch.api
+
+    real, calls = archsearch.api.search, []
+
+    def capped(*args, **kwargs):
+        kwargs.update(budget=1, epochs=1, progress=False)
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(archsearch.api, "search", capped)
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield calls
+    torch.set_num_threads(threads)
+
+
+def test_python_api_snippet_output(small_searches, capsys):
+    import ast
+
+    code = block(MARKERS[0])
+    exec(compile(code, "README:python-api", "exec"), {})
+    first, second = capsys.readouterr().out.splitlines()[-2:]
+    path, number, accuracy = first.split()
+    assert Path(path, "trials.jsonl").exists() and int(number) == 0
+    assert 0.0 <= float(accuracy) <= 1.0
+    shown = ast.literal_eval(second)  # printed as a dict, as the comment says
+    comment = code.split("print(best.trial.arch.to_json())  # ")[1].splitlines()[0]
+    assert comment.startswith("a dict: {'space': 'deeparchitect', 'decisions': {")
+    assert isinstance(shown, dict) and shown["space"] == "deeparchitect"
+    assert set(shown) == {"space", "decisions"} and shown["decisions"]
+
+
+def test_the_complete_custom_space_is_the_example_file():
+    assert block(MARKERS[1]) == EXAMPLE.read_text()
+
+
+def test_walking_a_space_by_hand_shows_what_it_says():
+    import torch
+
+    from archsearch.arch import Architecture
+
+    code = block(MARKERS[2])
+    scope: dict = {}
+    exec(compile(EXAMPLE.read_text(), str(EXAMPLE), "exec"), scope)  # its program()
+    *body, last = code.strip().splitlines()
+    exec(compile("\n".join(body), "README:walk", "exec"), scope)
+    expression, comment = last.split("  # ")
+    shown = comment.split(": ", 1)[1]
+    assert repr(eval(expression, scope)) == shown
+    assert isinstance(scope["arch"], Architecture)
+    assert isinstance(scope["model"], torch.nn.Module)
+    arch = scope["arch"]
+    assert Architecture.from_json(arch.to_json()) == arch  # "the same record ..."
+    assert scope["space"].name == "my-convnet"  # the example's space, not the registered one
+
+
+def test_define_by_run_snippet_searches_and_drops_unused_blocks(small_searches):
+    code = block(MARKERS[3])
+    scope: dict = {}
+    exec(compile(code, "README:define-by-run", "exec"), scope)
+    run = scope["run"]
+    records = run.records()
+    assert len(records) == 1 and all(r.result.status == "ok" for r in records)
+    for r in records:
+        depth = r.trial.arch["depth"]
+        acts = {k for k in r.trial.arch.decisions if k.endswith("/act")}
+        assert acts == {f"block{i}/act" for i in range(depth)}  # only blocks below the depth
+
+
+def test_registering_a_space_makes_the_name_work(monkeypatch):
+    from archsearch import registry
+
+    registry.load_builtins()
+    monkeypatch.setattr(registry, "_entries", {k: dict(v) for k, v in registry._entries.items()})
+    code = block(MARKERS[4])
+    exec(compile(code, "README:register", "exec"), {})
+    space = registry.get_space("my-cells", max_cells=4)  # --space my-cells --space-opt max_cells=4
+    assert space.name == "my-cells"
+    # four cells at most: the Repeat decision offers 1..4
+    assert space.next_param({"width": 16}).options == (1, 2, 3, 4)
+    assert "my-cells" not in EXAMPLE.read_text()  # one name, one space
+
+
+def test_plugin_entry_point_snippet_is_valid_toml():
+    import tomllib
+
+    (toml,) = [code for lang, code in BLOCKS if lang == "toml"]
+    assert tomllib.loads(toml)["project"]["entry-points"]["archsearch.plugins"] == {
+        "my_plugin": "my_plugin.spaces"
+    }
+
+
+def test_every_command_line_parses(tmp_path):
+    """Each ``archsearch ...`` line of the README is a command the CLI accepts as written."""
+    import shlex
+
+    commands = []
+    for lang, code in BLOCKS:
+        if lang == "bash":
+            for line in code.replace("\\\n", " ").splitlines():
+                line = line.split("  #")[0].strip()
+                if line.startswith("archsearch ") and "--help" not in line:
+                    commands.append(line)
+    assert len(commands) >= 15
+    for command in commands:
+        argv = shlex.split(command.replace("~", str(tmp_path)))[1:]
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit as e:  # argparse refused it
+            pytest.fail(f"{command!r}: argparse exit {e.code}")
+
+
+def test_the_errors_shown_are_the_errors_given(capsys):
+    from archsearch.cli import main
+
+    (text,) = [code for lang, code in BLOCKS if lang == "text" and "archsearch: error:" in code]
+    lines = text.strip().splitlines()
+    pairs = list(zip(lines[::2], lines[1::2]))
+    assert pairs and all(cmd.startswith("$ archsearch ") for cmd, _ in pairs)
+    for cmd, shown in pairs:
+        try:
+            code = main(cmd.split()[2:])
+        except SystemExit as e:
+            code = e.code
+        err = capsys.readouterr().err.strip()
+        assert code == 2
+        if shown.endswith("..."):
+            assert err.startswith(shown[:-3]), (err, shown)
+        else:
+            assert err == shown
+
+
+def test_no_one_is_asked_to_switch_ray_authentication_off():
+    for text in (README, (ROOT / "docs" / "ray.md").read_text()):
+        assert "RAY_AUTH_MODE=disabled" not in text
