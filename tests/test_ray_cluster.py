@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -128,6 +130,10 @@ def two_nodes(tmp_path):
         "RAY_AUTH_TOKEN_PATH": str(token),
         "OMP_NUM_THREADS": "1",
     }
+    # A short session folder of the test's own (Unix socket paths are short): the nodes'
+    # ray_current_cluster file stays out of the machine's shared /tmp/ray.
+    session = Path(tempfile.mkdtemp(prefix="rc-", dir="/tmp"))
+    env["RAY_TMPDIR"] = str(session)
     env.pop("RAY_AUTH_TOKEN", None)
     env.pop("RAY_ADDRESS", None)
     port = free_port()
@@ -152,6 +158,7 @@ def two_nodes(tmp_path):
         if worker is not None:
             end_node(worker)
         end_node(head)
+        shutil.rmtree(session, ignore_errors=True)
 
 
 def test_a_search_survives_losing_the_worker_node(two_nodes, tmp_path):

@@ -244,7 +244,7 @@ def test_each_local_instance_gets_a_private_token_and_the_environment_back(monke
     assert first["file"] == 0o600 and first["folder"] == 0o700
     assert first["env_token"] is None  # RAY_AUTH_TOKEN would override the file
     assert first["token"] != second["token"] and len(first["token"]) == 64
-    assert first["options"] == {"num_cpus": 1}
+    assert first["options"] == {"address": "local", "num_cpus": 1}  # never another cluster
     assert not first["path"].parent.exists() and not second["path"].parent.exists()
     assert os.environ["RAY_AUTH_MODE"] == "token"  # the user's settings, back again
     assert os.environ["RAY_AUTH_TOKEN"] == "shared-secret"

@@ -178,18 +178,25 @@ def test_plugin_entry_point_snippet_is_valid_toml():
     }
 
 
+DOCS = [ROOT / "docs" / name for name in ("search.md", "ray.md")]
+
+
 def test_every_command_line_parses(tmp_path):
-    """Each ``archsearch ...`` line of the README is a command the CLI accepts as written."""
+    """Each ``archsearch ...`` line of the README (and docs/search.md, docs/ray.md) is a command
+    the CLI accepts as written."""
     import shlex
 
     commands = []
-    for lang, code in BLOCKS:
+    blocks = BLOCKS + [
+        b for doc in DOCS for b in re.findall(r"```(\w*)\n(.*?)```", doc.read_text(), re.S)
+    ]
+    for lang, code in blocks:
         if lang == "bash":
             for line in code.replace("\\\n", " ").splitlines():
                 line = line.split("  #")[0].strip()
                 if line.startswith("archsearch ") and "--help" not in line:
                     commands.append(line)
-    assert len(commands) >= 15
+    assert len(commands) >= 20
     for command in commands:
         argv = shlex.split(command.replace("~", str(tmp_path)))[1:]
         try:
@@ -221,3 +228,75 @@ def test_the_errors_shown_are_the_errors_given(capsys):
 def test_no_one_is_asked_to_switch_ray_authentication_off():
     for text in (README, (ROOT / "docs" / "ray.md").read_text()):
         assert "RAY_AUTH_MODE=disabled" not in text
+
+
+# --- The commands of the README on a run made the Quickstart's way (slow: real training) ------
+
+
+def text_block(marker: str) -> str:
+    (found,) = [code for lang, code in BLOCKS if lang == "text" and marker in code]
+    return found
+
+
+def shape(line: str) -> str:
+    """A shown or printed output line with its run paths and numbers blanked out."""
+    line = re.sub(r"results/\S+", "RUN", line.strip())
+    return re.sub(r"[0-9][0-9.]*[KMG]?", "N", line)
+
+
+@pytest.mark.slow
+def test_readme_commands_on_a_quickstart_run(tmp_path, monkeypatch, capsys):
+    import json
+
+    import torch
+
+    from archsearch.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    torch.set_num_threads(1)
+
+    def cli(*argv: str) -> str:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        assert code in (0, None), (argv, err)
+        return out
+
+    # The Quickstart's command, at 2 trials of 1 epoch.
+    out = cli(
+        "search",
+        "--space",
+        "deeparchitect",
+        "--strategy",
+        "random",
+        "--budget",
+        "2",
+        "--epochs",
+        "1",
+        "--quiet",
+    )
+    (run,) = [str(p.relative_to(tmp_path)) for p in (tmp_path / "results").iterdir()]
+    summary = text_block("search finished:").strip().splitlines()
+    assert [shape(line) for line in out.strip().splitlines()] == [shape(x) for x in summary]
+    assert run in out
+    shown_show = [line for line in text_block("$ archsearch show").splitlines()[1:] if line]
+    printed_show = cli("show", run).strip().splitlines()
+    kept = [0, 1, -2, -1]  # the header, the columns and the two closing lines (rows elided)
+    assert [shape(printed_show[i]) for i in kept] == [shape(shown_show[i]) for i in kept]
+
+    best = json.loads((tmp_path / run / "best.json").read_text())
+    # "rebuild the best and count it": the counts are the run's own
+    built = cli("build", "deeparchitect", "--arch", run, "--channels", "1", "--resolution", "8")
+    assert f"params (trainable): {int(best['cost']['params']):,} " in built
+    assert f"multiply-adds (MACs) of conv + linear: {int(best['cost']['flops']):,} " in built
+    # NASNet-A 6 @ 768 on CIFAR-10: 3.3M parameters (Zoph et al., CVPR 2018, Table 1)
+    nasnet = cli("build", "nasnet", "--arch", "nasnet-a", "--cells", "6", "--filters", "768")
+    params = int(re.search(r"params \(trainable\): ([0-9,]+)", nasnet)[1].replace(",", ""))
+    assert round(params / 1e6, 1) == 3.3
+    scaled = cli("scale", "--arch", "regnety-400mf", "--factor", "4")
+    assert re.search(r"flops .* 3\.9[0-9]x", scaled)  # 4x asked; widths round to multiples of 8
+    cli("report", run)
+    assert (tmp_path / run / "report.html").exists()
+    cli("compare", run, run, "--out", "cmp.png")
+    assert (tmp_path / "cmp.png").exists()
+    cli("export", run, "--out", "best-model")
+    assert (tmp_path / "best-model" / "arch.json").exists()

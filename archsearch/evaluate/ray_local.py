@@ -50,7 +50,9 @@ def local_cluster(**init_options: Any) -> Iterator[str]:
     os.environ["RAY_AUTH_TOKEN_PATH"] = str(token_file)
     try:
         _reload_auth_settings()
-        ray.init(**init_options)
+        # "local": a new instance even where RAY_ADDRESS or a `ray start` on this machine
+        # would make a bare ray.init() join that cluster instead.
+        ray.init(address="local", **init_options)
         try:
             yield ray.get_runtime_context().gcs_address
         finally:
