@@ -92,7 +92,7 @@ def cost_figure(records: Sequence[Record], objective: Objective) -> Figure | Non
     if not pts:
         return None
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for ax, i, label in ((axes[0], 0, "FLOPs (multiply-adds)"), (axes[1], 1, "parameters")):
+    for ax, i, label in ((axes[0], 0, "FLOPs: multiply-adds (MACs)"), (axes[1], 1, "parameters")):
         xs = [(p[i], p[2]) for p in pts if p[i]]
         ax.scatter([x for x, _ in xs], [y for _, y in xs], s=12)
         _count_axis(ax, [x for x, _ in xs])

@@ -300,7 +300,6 @@ def test_command_entries_are_added_and_their_errors_are_one_line(tmp_path, monke
 
 @pytest.mark.slow
 def test_search_on_ray_with_asha(tmp_path, capsys, monkeypatch, one_thread):
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     argv = ["search", "--executor", "ray", "--budget", "2", "--epochs", "2", "--concurrency", "2"]
     argv += ["--cpus-per-trial", "1", "--scheduler", "asha", "--out", str(tmp_path), "--quiet"]
     code, out, err = run_cli(capsys, *argv, "--no-report")

@@ -23,7 +23,6 @@ from archsearch.evaluate.ray import RayExecutor
 from archsearch.strategies.random import RandomSearch
 
 ray = pytest.importorskip("ray")
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
 def toy(choose):
@@ -115,13 +114,9 @@ def ship_by_value() -> None:
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture(scope="session")
-def ray_session():
-    """One local Ray instance (2 CPUs) for every test of this file."""
+@pytest.fixture(autouse=True, scope="module")
+def _shipped():
     ship_by_value()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
 
 
 def journal(run) -> dict[int, tuple]:
@@ -308,6 +303,7 @@ def test_ray_resource_errors_before_any_trial(ray_session, tmp_path):
         ({"concurrency": 0}, "concurrency must be a whole number >= 1"),
         ({"max_failures": -1}, "max_failures must be a whole number >= 0"),
         ({"asha_options": {"eta": 3}}, "unknown asha option"),
+        ({"address": "ray://head:10001"}, r"Ray Client \(ray://\) is not supported"),
     ],
 )
 def test_ray_executor_rejects_bad_options(options, match):

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from archsearch.evaluate.ray_local import local_cluster
 from archsearch.loop import Loop
 from archsearch.results import Run
 from archsearch.strategy import Strategy
@@ -38,7 +39,6 @@ ASHA_DEFAULTS = {"grace_period": 1, "reduction_factor": 3}
 
 #: Set in the driver's environment unless already set (see docs/ray.md).
 ENV_DEFAULTS = {
-    "RAY_AUTH_MODE": "disabled",
     # The journal is the record: Tune's per-trial CSV/JSON/TensorBoard files are off.
     "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",
     # The final report carries the result, not the per-epoch metric ASHA reads.
@@ -81,6 +81,13 @@ class RayExecutor:
             raise ValueError(
                 f"unknown scheduler {scheduler!r}; known: {', '.join(SCHEDULERS)} "
                 "(or pass a ray.tune TrialScheduler)"
+            )
+        if address is not None and str(address).startswith("ray://"):
+            # Ray Client runs Tune's driver loop on the cluster, away from the run folder.
+            raise ValueError(
+                f"address {address!r}: Ray Client (ray://) is not supported, because Tune "
+                "would then journal the trials on the cluster; run archsearch on a node of "
+                "the cluster with --address auto or HEAD_IP:6379"
             )
         if int(max_failures) != max_failures or max_failures < 0:
             raise ValueError(f"max_failures must be a whole number >= 0, got {max_failures!r}")
@@ -196,24 +203,20 @@ class RayExecutor:
         """Join the running Ray instance, or ``address``, or start a local one for this run."""
         import ray
 
-        started = False
-        if not ray.is_initialized():
-            common = {"log_to_driver": self.log_to_driver, "logging_level": logging.WARNING}
-            if self.address:
-                ray.init(address=self.address, **common)
-            else:
-                # Ray 2.60 maps a node address of 127.0.0.1 to the machine's own IP, so its
-                # ports cannot be held to localhost from here; the dashboard at least stays off.
-                ray.init(include_dashboard=False, **common)
-            started = True
-        try:
+        with contextlib.ExitStack() as stack:
+            if not ray.is_initialized():
+                common = {"log_to_driver": self.log_to_driver, "logging_level": logging.WARNING}
+                if self.address:
+                    # An existing cluster keeps its own settings, authentication included.
+                    ray.init(address=self.address, **common)
+                    stack.callback(ray.shutdown)
+                else:
+                    # Token authentication on, with a token of this run's own (ray_local).
+                    stack.enter_context(local_cluster(include_dashboard=False, **common))
             yield {
                 "total": ray.cluster_resources(),
                 "nodes": [n["Resources"] for n in ray.nodes() if n.get("Alive")],
             }
-        finally:
-            if started:
-                ray.shutdown()
 
     def _resources(self, cluster: dict[str, Any]) -> tuple[float, float, int]:
         """(CPUs, GPUs) per trial and how many trials fit at once; errors before any trial."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from typing import Any
 
 import optuna
@@ -43,6 +44,14 @@ def make_sampler(name: str, seed: int, **options: Any) -> optuna.samplers.BaseSa
     }
     if name not in classes:
         raise ValueError(f"unknown Optuna sampler {name!r}; known: {', '.join(SAMPLERS)}")
+    if name == "cmaes" and "warn_independent_sampling" not in options:
+        # Optuna would log one warning per decision per trial; one line says it all.
+        options["warn_independent_sampling"] = False
+        warnings.warn(
+            "Optuna sampler 'cmaes': CMA-ES models numeric decisions only; choices and "
+            "conditional decisions are drawn at random",
+            stacklevel=2,
+        )
     return classes[name](seed=seed, **options)
 
 

@@ -126,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"space: {space!r}")
     print(f"input: {args.channels}x{res}x{res}, classes: {classes}")
     print(f"params (trainable): {params:,} ({_scaled(params)})")
-    print(f"FLOPs (mult-adds of conv + linear): {int(cx['flops']):,} ({_scaled(cx['flops'])})")
+    flops = int(cx["flops"])
+    print(f"FLOPs, multiply-adds (MACs) of conv + linear: {flops:,} ({_scaled(flops)})")
     if args.save is not None:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         torch.save(
