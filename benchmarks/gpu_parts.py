@@ -82,8 +82,8 @@ SIZES = {
     "dry": replace(
         _GPU,
         name="dry",
-        train=256,
-        valid=128,
+        train=128,
+        valid=64,
         batch=32,
         epochs=1,
         repeats=2,

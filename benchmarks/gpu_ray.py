@@ -167,7 +167,10 @@ def ray_part(sizes: Any, device: str) -> dict[str, Any]:
     gpus = 1  # one GPU shared by four trials; in the dry mode a logical one (no device)
     cpus = max(1, math.ceil(TRIALS * sizes.ray_cpus_per_trial))
     t0 = time.perf_counter()
-    ray.init(num_cpus=cpus, num_gpus=gpus, include_dashboard=False, log_to_driver=False)
+    # address="local": a fresh instance of our own, even where a `ray start` cluster runs.
+    ray.init(
+        address="local", num_cpus=cpus, num_gpus=gpus, include_dashboard=False, log_to_driver=False
+    )
     init_seconds = time.perf_counter() - t0
     sampler = Sampler()
     sampler.start()
