@@ -250,34 +250,40 @@ def test_dry_throughput_trains_exactly_as_the_plain_loop(bench):
     assert parts.checks(record)["trainer_trains_as_the_plain_loop"]
 
 
-def test_dry_oom_is_a_real_allocation_limit(bench):
-    gpu, parts = bench
-    part = parts.oom_in_child(parts.SIZES["test"], BENCH / "gpu.py")
-    assert part["limit"]["kind"].startswith("resource.setrlimit(RLIMIT_AS)")
-    assert [t["status"] for t in part["trials"]] == ["ok", "failed", "ok"]
-    assert "can't allocate memory" in part["trials"][1]["error"]
-    assert parts.checks({"device": "cpu", "parts": {"oom": part}}) == {
-        "too_big_fails_then_next_trains": True
-    }
-
-
-def test_dry_record_says_so_and_bad_parts_are_refused(bench, tmp_path, capsys):
+def test_dry_record_says_so_and_its_oom_is_a_real_allocation_limit(bench, tmp_path, capsys):
     gpu, _ = bench
     out = tmp_path / "gpu.json"
-    record = gpu.main(["--dry", "--sizes", "test", "--parts", "precision", "--out", str(out)])
+    record = gpu.main(["--dry", "--sizes", "test", "--parts", "oom", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(record))
     assert record["mode"] == "dry" and record["device"] == "cpu"
     assert "no GPU figure exists yet" in record["note"]
-    runs = {(r["amp"], r["channels_last"]): r for r in record["parts"]["precision"]["runs"]}
-    assert runs[("fp16", True)]["status"] == "skipped"  # fp16 autocast needs CUDA
-    assert runs[("bf16", True)]["status"] == "ok" and runs[("off", False)]["status"] == "ok"
-    assert record["checks"] == {"every_precision_trains": True}
+    part = record["parts"]["oom"]  # run in a child process under RLIMIT_AS
+    assert part["limit"]["kind"].startswith("resource.setrlimit(RLIMIT_AS)")
+    assert [t["status"] for t in part["trials"]] == ["ok", "failed", "ok"]
+    assert "can't allocate memory" in part["trials"][1]["error"]
+    assert record["checks"] == {"too_big_fails_then_next_trains": True}
     with pytest.raises(SystemExit) as e:
         gpu.main(["--parts", "warp"])
     assert e.value.code == 2
     assert "unknown part(s) ['warp']; allowed: throughput, precision, oom, ray" in (
         capsys.readouterr().err
     )
+
+
+def test_dry_precision_skips_fp16_on_the_cpu(bench, monkeypatch):
+    _, parts = bench
+    monkeypatch.setattr(parts, "trainer_fit", lambda trainer, arch: {
+        "seconds": 1.0, "status": "ok", "train_loss": 1.0, "amp": trainer.amp,
+        "channels_last": trainer.channels_last,
+    })  # fmt: skip
+    runs = parts.precision_part(parts.SIZES["test"], "cpu")["runs"]
+    assert [(r["amp"], r["channels_last"], r["status"]) for r in runs] == [
+        ("off", True, "ok"), ("off", False, "ok"), ("bf16", True, "ok"), ("bf16", False, "ok"),
+        ("fp16", True, "skipped"), ("fp16", False, "skipped"),
+    ]  # fmt: skip
+    assert parts.checks({"device": "cpu", "parts": {"precision": {"runs": runs}}}) == {
+        "every_precision_trains": True
+    }
 
 
 def test_overlap_counts_trials_running_at_once(bench):
