@@ -35,9 +35,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import gpu_oom  # noqa: E402
 import gpu_parts as parts  # noqa: E402
+import gpu_ray  # noqa: E402
 
-PARTS = ("throughput", "precision", "oom", "ray")
+from archsearch.evaluate.placement import native_bf16  # noqa: E402
+
+RUNS = {
+    "throughput": parts.throughput_part,
+    "precision": parts.precision_part,
+    "oom": gpu_oom.oom_part,
+    "ray": gpu_ray.ray_part,
+}
+PARTS = tuple(RUNS)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -83,7 +93,7 @@ def machine(cuda: bool) -> dict:
             gpu=props.name,
             gpu_memory_bytes=props.total_memory,
             capability=f"{props.major}.{props.minor}",
-            bf16_native=parts.native_bf16(torch.device("cuda")),
+            bf16_native=native_bf16(torch.device("cuda")),
             cudnn=torch.backends.cudnn.version(),
         )
     return info
@@ -95,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     if args.oom_child:  # the dry OOM part, in a child process under an address-space limit
-        print(json.dumps(parts.oom_part(parts.SIZES[args.sizes or "dry"], "cpu", child=True)))
+        print(json.dumps(gpu_oom.oom_part(parts.SIZES[args.sizes or "dry"], "cpu", child=True)))
         return {}
     cuda = torch.cuda.is_available() and not args.dry
     mode = "gpu" if cuda else "dry"
@@ -116,9 +126,9 @@ def main(argv: list[str] | None = None) -> dict:
         t0 = time.perf_counter()
         parts.say(f"part {name}: start")
         if name == "oom" and not cuda:
-            result = parts.oom_in_child(sizes, Path(__file__).resolve())
+            result = gpu_oom.oom_in_child(sizes, Path(__file__).resolve())
         else:
-            result = getattr(parts, f"{name}_part")(sizes, device)
+            result = RUNS[name](sizes, device)
         result["seconds"] = round(time.perf_counter() - t0, 2)
         record["parts"][name] = result
         parts.say(f"part {name}: done in {result['seconds']} s")
