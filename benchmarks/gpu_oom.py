@@ -9,6 +9,7 @@ allocator's own "can't allocate memory" error is the one the trainer meets.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -83,8 +84,10 @@ def oom_part(sizes: Sizes, device: str, child: bool = False) -> dict[str, Any]:
     limit: dict[str, Any] = {}
     if device == "cuda":
         total = torch.cuda.get_device_properties(0).total_memory
+        gc.collect()  # the earlier parts' models and data go before the cap is set
         torch.cuda.empty_cache()
         torch.cuda.set_per_process_memory_fraction(sizes.oom_cap_bytes / total, 0)
+        torch.cuda.reset_peak_memory_stats()
         limit = {
             "kind": "torch.cuda.set_per_process_memory_fraction",
             "cap_bytes": sizes.oom_cap_bytes,

@@ -12,6 +12,7 @@ process on the GPU (NVML through ``pynvml``, else ``nvidia-smi``, else torch's o
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -164,6 +165,9 @@ def ray_part(sizes: Any, device: str) -> dict[str, Any]:
     import ray
 
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if device == "cuda":  # the driver's own cached blocks go back before the trials start
+        gc.collect()
+        torch.cuda.empty_cache()
     gpus = 1  # one GPU shared by four trials; in the dry mode a logical one (no device)
     cpus = max(1, math.ceil(TRIALS * sizes.ray_cpus_per_trial))
     t0 = time.perf_counter()
