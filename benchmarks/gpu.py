@@ -133,12 +133,15 @@ def main(argv: list[str] | None = None) -> dict:
         record["parts"][name] = result
         parts.say(f"part {name}: done in {result['seconds']} s")
     record["total_seconds"] = round(time.perf_counter() - start, 2)
+    record["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
     record["checks"] = parts.checks(record)
     if not cuda:
         record["note"] = (
             "dry mode: CPU only, tiny sizes; no GPU figure exists yet. The same code paths ran "
             "(trainer vs plain loop, bf16 autocast, channels-last, a real allocation limit, four "
-            "Ray trials on 0.25 of one logical GPU); fp16 and CUDA memory caps need a GPU."
+            "Ray trials on 0.25 of one logical GPU); fp16 and CUDA memory caps need a GPU. "
+            "Its timings come from a shared, loaded CPU at tiny sizes: the images/s ratios are "
+            "noise, not a measurement; the equal losses of the trainer and the plain loop are."
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
