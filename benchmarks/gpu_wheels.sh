@@ -4,7 +4,7 @@
 # Run it on a machine that reaches PyPI. The target is an offline machine whose Python (3.12,
 # x86-64) already holds a CUDA build of torch and the scientific stack, but not Ray Tune and
 # the few pure-Python packages below. The wheels are for that interpreter, not this one.
-# Ray's wheel (79 MB) is slimmed to ~47 MB: its Java jar and the dashboard's prebuilt web
+# Ray's wheel (79 MB) is slimmed to 44 MB: its Java jar and the dashboard's prebuilt web
 # client are dropped (Java workers and the dashboard UI are never used here), so everything
 # travels in under 64 MiB. Versions are the ones the project was tested with.
 #
