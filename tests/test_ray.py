@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -355,11 +356,16 @@ def test_ray_trial_sees_only_its_gpus(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")  # what Ray sets for an actor on GPU 1
     monkeypatch.setattr(ray, "get_gpu_ids", lambda: [1])
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    gib = 2**30
+    monkeypatch.setattr(
+        torch.cuda, "get_device_properties", lambda i: SimpleNamespace(total_memory=80 * gib)
+    )
     monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction", lambda *a: calls.append(a))
     assert ray_trial.place_devices(0.25) == ["1"]
-    assert os.environ["CUDA_VISIBLE_DEVICES"] == "1" and calls == [(0.25, 0)]
+    # A quarter of 80 GiB less the process's CUDA context (0.75 GiB): 19.25 GiB.
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "1" and calls == [(19.25 / 80, 0)]
     ray_trial.place_devices(1.0)
-    assert calls == [(0.25, 0)]  # a whole GPU is not capped
+    assert len(calls) == 1  # a whole GPU is not capped
 
 
 def test_ray_is_imported_only_when_used():

@@ -234,3 +234,21 @@ def test_epoch_override_is_validated_and_schedules_work() -> None:
     for opts in ({"optimizer": "adamw", "lr": 0.01}, {"schedule": "constant", "warmup_epochs": 1}):
         r = Trainer(SPACE, DATA, epochs=2, device="cpu", **opts)(arch())
         assert r.status == "ok" and r.metrics["accuracy"] > 0.4, opts
+
+
+def test_devices_and_out_of_memory_by_type() -> None:
+    from archsearch.evaluate.failures import is_out_of_memory
+    from archsearch.evaluate.placement import resolve_device, share_fraction
+
+    with pytest.raises(ValueError, match="device 'gpu0' is not a device; expected 'auto'"):
+        Trainer(SPACE, DATA, device="gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda:0' but this process sees 0 CUDA"):
+            resolve_device("cuda:0")
+    assert resolve_device("cpu").type == "cpu"
+    # The caching allocator's own exception is recognized by its type, whatever it says.
+    assert is_out_of_memory(torch.OutOfMemoryError("allocator cap reached"))
+    assert is_out_of_memory(RuntimeError("CUDA error: CUBLAS_STATUS_ALLOC_FAILED"))
+    # A quarter of an 80 GiB GPU less 0.75 GiB of context; a tiny share keeps half of itself.
+    assert share_fraction(0.25, 80 * 2**30) == pytest.approx(19.25 / 80)
+    assert share_fraction(0.25, 2**30) == 0.125

@@ -17,13 +17,23 @@ class Diverged(RuntimeError):
     """The training or validation loss became NaN or infinite."""
 
 
-_OOM_TEXT = ("out of memory", "can't allocate memory")
+#: Out-of-memory errors that reach Python as a plain RuntimeError: a CUDA call outside the
+#: caching allocator ("CUDA error: out of memory"), the CPU allocator, cuBLAS and cuDNN handles.
+_OOM_TEXT = (
+    "out of memory",
+    "can't allocate memory",
+    "CUBLAS_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_ALLOC_FAILED",
+)
 
 
 def is_out_of_memory(e: BaseException) -> bool:
-    """Whether ``e`` is an out-of-memory error (CUDA, another accelerator or the CPU allocator)."""
-    oom = getattr(torch.cuda, "OutOfMemoryError", ())
-    if isinstance(e, MemoryError) or (bool(oom) and isinstance(e, oom)):
+    """Whether ``e`` is an out-of-memory error (CUDA, another accelerator or the CPU allocator).
+
+    PyTorch's caching allocator raises ``torch.OutOfMemoryError`` (``torch.cuda`` exports the
+    same class) when a CUDA allocation fails, or would pass the process's memory fraction.
+    """
+    if isinstance(e, (MemoryError, torch.cuda.OutOfMemoryError)):
         return True
     return isinstance(e, RuntimeError) and any(t in str(e) for t in _OOM_TEXT)
 

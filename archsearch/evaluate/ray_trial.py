@@ -9,7 +9,8 @@ trials in turn. This module is what runs there:
 * the trial's architecture arrives in the Tune config (``config[TRIAL_KEY]``, the trial's JSON);
 * the working directory is the driver's (when this node has it), not Tune's trial folder;
 * CUDA visibility is fixed before the evaluator touches a GPU: a trial without GPUs sees none,
-  a trial with a fraction of a GPU gets a matching cap on PyTorch's allocator;
+  a trial with a fraction of a GPU gets a matching cap on PyTorch's allocator
+  (:func:`archsearch.evaluate.placement.cap_memory`);
 * every epoch the evaluator's ``report(epoch, metrics)`` becomes a ``tune.report`` (what ASHA
   reads), and the finished :class:`~archsearch.strategy.Result` is reported last under
   ``FINAL_KEY``. A trial whose last report lacks ``FINAL_KEY`` was stopped by the scheduler.
@@ -63,8 +64,8 @@ def place_devices(gpus_per_trial: float) -> list[str]:
     Ray sets ``CUDA_VISIBLE_DEVICES`` for an actor that holds GPUs but leaves it alone for one
     that holds none, which would let a CPU trial's ``device="auto"`` grab GPU 0; so it is emptied
     here, before anything initializes CUDA. A fractional share (e.g. 0.25) caps PyTorch's caching
-    allocator at that share of the device's memory, so a trial that outgrows its share fails
-    itself (a failed result), not its neighbours.
+    allocator at that share of the device's memory less the process's CUDA context, so a trial
+    that outgrows its share fails itself (a failed result), not its neighbours.
     """
     import ray
 
@@ -72,10 +73,9 @@ def place_devices(gpus_per_trial: float) -> list[str]:
     if not ids:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
     elif 0 < gpus_per_trial < 1:
-        import torch
+        from archsearch.evaluate.placement import cap_memory
 
-        if torch.cuda.is_available():
-            torch.cuda.set_per_process_memory_fraction(gpus_per_trial, 0)
+        cap_memory(gpus_per_trial)
     return ids
 
 

@@ -5,17 +5,17 @@ SGD with Nesterov momentum and weight decay, the learning rate annealed per step
 schedule, ``eta_t = eta_0 * (1 + cos(pi * t / T)) / 2`` for step ``t`` of ``T``, after an
 optional linear warm-up. Inputs live on the device for the whole run and are shuffled with a
 seeded index permutation, so there is no ``DataLoader`` in the loop. On CUDA the forward pass
-runs under autocast (bf16 where supported, else fp16 with a gradient scaler) in channels-last
-memory format. One seed fixes the initial weights, the batch order and dropout: the same
-architecture and seed give the same accuracy on CPU.
+runs under autocast (bf16 where the GPU has it natively, else fp16 with a gradient scaler) in
+channels-last memory format (:mod:`archsearch.evaluate.placement`). One seed fixes the initial
+weights, the batch order and dropout: the same architecture and seed give the same accuracy on
+CPU.
 
 A candidate that raises, diverges (NaN or infinite loss) or runs out of memory becomes a
-``failed`` Result with its error text; the search goes on.
+``failed`` Result with its error text; its memory is handed back and the search goes on.
 """
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import time
@@ -31,6 +31,16 @@ from archsearch.complexity import count
 from archsearch.data import Data, load_data
 from archsearch.evaluate.base import Report
 from archsearch.evaluate.failures import Diverged, failure_text
+from archsearch.evaluate.placement import (
+    AMP_MODES,
+    autocast_dtype,
+    memory_format,
+    parse_device,
+    release_memory,
+    resolve_device,
+    rng_devices,
+    to_device,
+)
 from archsearch.space import Scheduled, Space
 from archsearch.strategy import Result
 
@@ -39,7 +49,6 @@ if TYPE_CHECKING:
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("cosine", "constant")
-AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
 class Trainer:
@@ -90,6 +99,7 @@ class Trainer:
         ):
             if value not in allowed:
                 raise ValueError(f"{name} {value!r} is not allowed; expected one of {allowed}")
+        parse_device(device)
         self.space = space
         self.data = load_data(data) if isinstance(data, str) else data
         self.epochs, self.batch_size, self.eval_batch_size = epochs, batch_size, eval_batch_size
@@ -99,7 +109,7 @@ class Trainer:
         self.grad_clip, self.max_steps = grad_clip, max_steps
         self.device, self.amp, self.channels_last = device, amp, channels_last
         self.seed, self.threads, self.count_complexity = int(seed), threads, count_complexity
-        self._cache: dict[str, tuple[torch.Tensor, ...]] = {}
+        self._cache: dict[tuple[str, str], tuple[torch.Tensor, ...]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -108,15 +118,17 @@ class Trainer:
 
     def resolve_device(self) -> torch.device:
         """The device to train on (``auto``: CUDA when available, else CPU)."""
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        return torch.device(self.device)
+        return resolve_device(self.device)
 
-    def _tensors(self, device: torch.device) -> tuple[torch.Tensor, ...]:
-        key = str(device)
+    def _tensors(
+        self, device: torch.device, fmt: torch.memory_format = torch.contiguous_format
+    ) -> tuple[torch.Tensor, ...]:
+        """The splits on ``device`` in ``fmt``, copied once per trainer and device (one cached)."""
+        key = (str(device), str(fmt))
         if key not in self._cache:
+            self._cache.clear()  # the old copy goes before the new one is made
             (tx, ty), (vx, vy) = self.data.train, self.data.valid
-            self._cache = {key: tuple(t.to(device) for t in (tx, ty, vx, vy))}
+            self._cache[key] = tuple(to_device(t, device, fmt) for t in (tx, ty, vx, vy))
         return self._cache[key]
 
     def __call__(
@@ -182,9 +194,8 @@ class Trainer:
         built: dict[str, Any] = {}
         history: list[dict[str, float]] = []
         cost: dict[str, float] = {}
-        devices = [device.index or 0] if device.type == "cuda" else []
         failure: str | None = None
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=rng_devices(device)):
             torch.manual_seed(self.seed)
             epochs_run = self._epochs(arch, device, epochs, cost, built)
             try:
@@ -202,11 +213,9 @@ class Trainer:
             finally:
                 epochs_run.close()
         if failure is not None:
+            # The model, optimizer and activations went with the generator and the exception.
             built.clear()
-            if device.type == "cuda":
-                # The model and optimizer are gone with the generator: hand their memory back.
-                gc.collect()
-                torch.cuda.empty_cache()
+            release_memory(device)
             return None, Result.failed(failure, cost=cost, history=history)
         if not history:
             return built.get("model"), Result.failed("no epoch was trained", cost=cost)
@@ -258,16 +267,7 @@ class Trainer:
         return self.lr * 0.5 * (1.0 + math.cos(math.pi * t))
 
     def _amp_dtype(self, device: torch.device) -> torch.dtype | None:
-        mode = self.amp
-        if mode == "auto":
-            if device.type != "cuda":
-                return None
-            mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        if mode == "off":
-            return None
-        if mode == "fp16" and device.type != "cuda":
-            raise ValueError(f"amp='fp16' needs a CUDA device, not {device}")
-        return torch.bfloat16 if mode == "bf16" else torch.float16
+        return autocast_dtype(self.amp, device)
 
     def _epochs(
         self,
@@ -283,14 +283,10 @@ class Trainer:
             arch = self.space.validate(arch)
         model = self.space.build(arch, task)
         cost.update(self._cost(arch, model))
-        channels_last = (
-            self.channels_last if self.channels_last is not None else device.type == "cuda"
-        )
-        channels_last = channels_last and len(task.input_shape) == 3
-        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        fmt = memory_format(self.channels_last, device, task.input_shape)
         model = model.to(device=device, memory_format=fmt)
         built["model"], built["start"] = model, time.perf_counter()
-        tx, ty, vx, vy = self._tensors(device)
+        tx, ty, vx, vy = self._tensors(device, fmt)
         amp_dtype = self._amp_dtype(device)
         n = len(ty)
         bs = min(self.batch_size, n)
@@ -308,14 +304,14 @@ class Trainer:
             if step >= total:
                 break
             model.train()
-            perm = torch.randperm(n, generator=order).to(device)
+            perm = to_device(torch.randperm(n, generator=order), device)
             loss_sum = torch.zeros((), device=device)
             done = 0
             for b in range(batches):
                 if step >= total:
                     break
                 idx = perm[b * bs : (b + 1) * bs]
-                x, y = tx[idx].contiguous(memory_format=fmt), ty[idx]
+                x, y = tx[idx], ty[idx]  # a gather keeps tx's (channels-last) layout
                 for group in opt.param_groups:
                     group["lr"] = self._lr(step, total, warmup)
                 if isinstance(model, Scheduled):  # scheduled regularizers (NASNet drop path)
@@ -341,7 +337,7 @@ class Trainer:
             train_loss = float(loss_sum) / max(1, done)
             if not math.isfinite(train_loss):
                 raise Diverged(f"training loss is {train_loss} in epoch {epoch}")
-            acc, val_loss = self._validate(model, vx, vy, fmt, amp_dtype, device)
+            acc, val_loss = self._validate(model, vx, vy, amp_dtype, device)
             if not math.isfinite(val_loss):
                 raise Diverged(f"validation loss is {val_loss} after epoch {epoch}")
             yield epoch, {"accuracy": acc, "loss": val_loss, "train_loss": train_loss}
@@ -351,7 +347,6 @@ class Trainer:
         model: torch.nn.Module,
         vx: torch.Tensor,
         vy: torch.Tensor,
-        fmt: torch.memory_format,
         amp_dtype: torch.dtype | None,
         device: torch.device,
     ) -> tuple[float, float]:
@@ -360,8 +355,7 @@ class Trainer:
         correct = torch.zeros((), device=device, dtype=torch.long)
         with torch.inference_mode():
             for i in range(0, len(vy), self.eval_batch_size):
-                x = vx[i : i + self.eval_batch_size].contiguous(memory_format=fmt)
-                y = vy[i : i + self.eval_batch_size]
+                x, y = vx[i : i + self.eval_batch_size], vy[i : i + self.eval_batch_size]
                 with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                     out = model(x)
                 loss_sum += F.cross_entropy(out.float(), y, reduction="sum")
