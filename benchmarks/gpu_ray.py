@@ -12,6 +12,7 @@ process on the GPU (NVML through ``pynvml``, else ``nvidia-smi``, else torch's o
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import math
@@ -29,6 +30,7 @@ import torch
 
 from archsearch.api import search
 from archsearch.data import load_data
+from archsearch.evaluate.ray_local import local_cluster
 from archsearch.evaluate.trainer import Trainer
 from archsearch.registry import get_space
 
@@ -171,10 +173,12 @@ def ray_part(sizes: Any, device: str) -> dict[str, Any]:
     gpus = 1  # one GPU shared by four trials; in the dry mode a logical one (no device)
     cpus = max(1, math.ceil(TRIALS * sizes.ray_cpus_per_trial))
     t0 = time.perf_counter()
-    # address="local": a fresh instance of our own, even where a `ray start` cluster runs.
-    ray.init(
-        address="local", num_cpus=cpus, num_gpus=gpus, include_dashboard=False, log_to_driver=False
-    )
+    # A fresh instance of our own (even where a `ray start` cluster runs), token-protected
+    # like the executor's.
+    cluster = contextlib.ExitStack()
+    cluster.enter_context(local_cluster(
+        num_cpus=cpus, num_gpus=gpus, include_dashboard=False, log_to_driver=False
+    ))  # fmt: skip
     init_seconds = time.perf_counter() - t0
     sampler = Sampler()
     sampler.start()
@@ -200,7 +204,7 @@ def ray_part(sizes: Any, device: str) -> dict[str, Any]:
     finally:
         sampler.done.set()
         sampler.join()
-        ray.shutdown()
+        cluster.close()
     for t in trials:
         if t.get("cap_fraction") is not None:
             t["cap_bytes"] = int(t["cap_fraction"] * t["total_bytes"])
