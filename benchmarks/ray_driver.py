@@ -127,13 +127,15 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=500)
     ap.add_argument("--out", default="results/benchmarks/ray_driver.json")
     args = ap.parse_args()
-    import ray
-
     timers = Timers()
     instrument(timers)
     load_before = os.getloadavg()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    with tempfile.TemporaryDirectory() as tmp:
+    from archsearch.evaluate.ray_local import local_cluster
+
+    with (
+        local_cluster(num_cpus=2, include_dashboard=False, log_to_driver=False),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         start = time.perf_counter()
         search(
             SPACE,
@@ -149,7 +151,6 @@ def main() -> None:
             report=False,
         )
         wall = time.perf_counter() - start
-    ray.shutdown()
     inflight = timers.driver.pop(-1, 0.0)
     first, late = window(timers.driver, 0, 100), window(timers.driver, 400, 500)
     record = {
