@@ -87,6 +87,7 @@ class Branches(nn.Module):
         self.scale, self.relu = scale, relu
         cat = sum(c for _, c in built)
         self.up = nn.Conv2d(cat, c_in, 1) if scale is not None else None
+        self.out_channels = c_in if scale is not None else cat
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = torch.cat([b(x) for b in self.branches], dim=1)
@@ -228,6 +229,7 @@ class InceptionC(nn.Module):
         self.b2a, _ = chain(512, [cv(256, (1, 3), p=(0, 1))])
         self.b2b, _ = chain(512, [cv(256, (3, 1), p=(1, 0))])
         self.b3, _ = chain(c, [AVG, cv(256)])
+        self.out_channels = 1536
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y1, y2 = self.b1(x), self.b2(x)
