@@ -64,8 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
             "blocks": [d[f"stage{i}/block"] for i in (1, 2)],
             "status": r.result.status,
             "accuracy": m.get("accuracy"),
-            "params": m.get("params"),
-            "flops": m.get("flops"),
+            "params": r.result.value("params"),
+            "flops": r.result.value("flops"),
             "seconds": round(r.seconds, 2),
         })
     best_row = None
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
             "params_train_form": train_params,
             "params_deploy_form": sum(p.numel() for p in model.parameters()),
             "modules_reparameterized": switched,
-            "flops": best.result.metrics.get("flops"),
+            "flops": best.result.value("flops"),
         }
     record = {
         "benchmark": "random search on digits over cnn blocks hornet / dilated-reparam / "

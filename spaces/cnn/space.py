@@ -15,7 +15,10 @@ Two modes of the one registered space ``cnn``:
   (options ``stages``, ``family``, ``widths``, ``depths``, ``kernels``, ``strides``,
   ``bottlenecks`` (b/w ratios), ``expansions``, ``group_widths``, ``se``, ``stem_widths``,
   ``head_widths``, ``resolution``); bottleneck widths and group widths depend on the chosen
-  width, so every sampled record is a valid network.
+  width, so every sampled record is a valid network. ``blocks=[...]`` lets stages take the
+  op library's block types too (``hornet``, ``dilated-reparam``, ``ulsam-mbconv``; their
+  decisions ``stage{i}/n`` take ``orders`` / ``ulsam_groups``, a dilated-reparam kernel
+  ``large_kernels``; see :mod:`archsearch.spaces.cnn.spec` and ``docs/ops.md``).
 * ``free=True``: any positive integers (odd kernels, group widths dividing b), so every
   :class:`CNNSpec` is a valid Architecture: DeepMAD's solved and compound-scaled networks
   validate here (``get_space("cnn", free=True).validate(encode(spec))``).
