@@ -8,7 +8,7 @@ the built module (:mod:`archsearch.complexity`). :data:`OPS` names them; :func:`
 a deploy form implement ``reparameterize()``; :func:`reparameterize` switches a whole model.
 Families: :mod:`.ulsam`, :mod:`.hornet`, :mod:`.largekernel`, :mod:`.inception`,
 :mod:`.simplenet`, :mod:`.cct`, :mod:`.convbn`, :mod:`.subpixel`, :mod:`.tvconv`; reference
-models built from them in :mod:`archsearch.ops.zoo`.
+models built from them in :mod:`archsearch.ops.zoo` (``archsearch build zoo``).
 """
 
 from __future__ import annotations
