@@ -9,6 +9,11 @@ asked; ``0`` keeps the seeded initial weights) and writes into ``out_dir``:
 * ``state_dict.pt`` — the weights, for ``space.build(arch, task).load_state_dict(...)``,
 * ``export.json`` — where it came from: run, trial, task, epochs, validation metrics.
 
+Before writing, the trained model is switched to its deploy form
+(:func:`archsearch.ops.reparameterize`: Dilated Reparam / RepLK branches merged into one conv,
+Efficient ConvBN folded); ``export.json`` records how many modules were switched, and
+``load_export`` switches the rebuilt model the same way before loading the weights.
+
 ``load_export(out_dir)`` reads it back; its outputs equal the exported model's.
 """
 
@@ -21,6 +26,7 @@ from typing import Any
 import torch
 
 from archsearch.arch import Architecture
+from archsearch.ops.reparam import reparameterize
 from archsearch.results import Record, Run
 from archsearch.space import Task
 
@@ -72,6 +78,7 @@ def export_run(
             raise ValueError(f"retraining trial {record.trial.number} failed: {result.error}")
         metrics = result.to_json()["metrics"]
     model = model.to("cpu").eval()
+    switched = reparameterize(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     arch.save(out / "arch.json")
@@ -90,6 +97,7 @@ def export_run(
         "epochs": epochs,
         "metrics": metrics,
         "search_metrics": record.result.to_json()["metrics"],
+        "reparameterized": switched,
         "files": ["arch.json", "model.pt2", "state_dict.pt"],
     }
     (out / "export.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -109,5 +117,7 @@ def load_export(out_dir: str | Path, program: bool = False) -> torch.nn.Module:
     space = get_space(info["space"], **info["space_options"])
     task = Task(tuple(info["task"]["input_shape"]), info["task"]["num_classes"])
     model = space.build(Architecture.load(out / "arch.json"), task)
+    if info.get("reparameterized"):
+        reparameterize(model)
     model.load_state_dict(torch.load(out / "state_dict.pt", weights_only=True))
     return model.eval()

@@ -9,7 +9,9 @@ Scaled down so that every sampled model fits both 8x8x1 digits and 32x32x3 CIFAR
   ``stages`` stages; stage ``s`` is ``Repeat`` (1..``max_cells``) of a cell, each cell an ``Or``
   over conv / separable conv / pooling with an ``Optional`` batch norm, and ends with a
   stride-2 reduction (``Or`` of max and average pooling). An ``Optional`` dropout precedes the
-  classifier (global average pooling and a linear layer).
+  classifier (global average pooling and a linear layer). ``ops=[...]`` adds blocks of the op
+  library (:data:`OP_CHOICES`: ``hornet``, ``dilated-reparam``, ``ulsam``, ``gnconv``,
+  ``conv-bn``) to the cell's ``Or``; each keeps the cell's width and has its own decisions.
 * ``deepconv``: DeepArchitect's ``deepconv_ss0``: a strided conv of ``f`` filters, a **tied**
   repeat (every copy replays the first copy's decisions) of ``conv - MaybeSwap(ReLU, BN) -
   Optional(dropout)``, then a second strided conv and the same block with the **dependent**
@@ -50,6 +52,7 @@ from archsearch.modules import (
     Residual,
     Seq,
 )
+from archsearch.ops import op
 
 
 def plain_conv(in_shape: tuple, filters: int, kernel: int = 3, stride: int = 1) -> nn.Module:
@@ -74,23 +77,50 @@ def _check_int(space: str, name: str, value: int, low: int, high: int) -> int:
     return value
 
 
-def _cell(width: Hyper) -> Node:
-    """One cell: an operation (conv, separable conv or pooling) and an optional batch norm."""
-    op = Or(
+#: Op-library blocks a cell can choose (``ops=`` option); each keeps the width it is given.
+OP_CHOICES = {
+    "hornet": lambda w: Layer(op("hornet_block"), order=D([2, 3])),
+    "dilated-reparam": lambda w: Layer(op("unireplk_block"), kernel=D([7, 13])),
+    "ulsam": lambda w: Layer(op("ulsam"), groups=D([1, 4])),
+    "gnconv": lambda w: Layer(op("gnconv"), order=D([2, 3])),
+    "conv-bn": lambda w: Layer(op("conv_bn"), filters=w, kernel=D([3, 5]), mode="tune"),
+}
+
+
+def _check_ops(space: str, ops: Sequence[str]) -> list[str]:
+    if isinstance(ops, str) or any(o not in OP_CHOICES for o in ops):
+        bad = ops if isinstance(ops, str) else next(o for o in ops if o not in OP_CHOICES)
+        raise ValueError(
+            f"space '{space}': ops entry {bad!r} is not an op choice; known: "
+            f"{', '.join(OP_CHOICES)}"
+        )
+    if len(set(ops)) != len(ops):
+        raise ValueError(f"space '{space}': ops={list(ops)!r} names an op twice")
+    return list(ops)
+
+
+def _cell(width: Hyper, ops: Sequence[str] = ()) -> Node:
+    """One cell: an operation (conv, separable conv, pooling or an op) and an optional BN."""
+    choice = Or(
         lambda: Layer(conv, filters=width, kernel=D([3, 5])),
         lambda: Layer(sep_conv, filters=width, kernel=D([3, 5])),
         lambda: Layer(max_pool, kernel=3),
         lambda: Layer(avg_pool, kernel=3),
-        labels=["conv", "sep_conv", "max_pool", "avg_pool"],
+        *[lambda o=o: OP_CHOICES[o](width) for o in ops],
+        labels=["conv", "sep_conv", "max_pool", "avg_pool", *ops],
         name="op",
     )
-    return Seq(op, Optional(lambda: Layer(batch_norm), name="bn"))
+    return Seq(choice, Optional(lambda: Layer(batch_norm), name="bn"))
 
 
 def deeparchitect(
-    max_cells: int = 3, stages: int = 2, widths: Sequence[int] = (16, 32, 64)
+    max_cells: int = 3,
+    stages: int = 2,
+    widths: Sequence[int] = (16, 32, 64),
+    ops: Sequence[str] = (),
 ) -> ModuleSpace:
     """DeepArchitect-style conv net: a shared width, ``stages`` stages of 1..``max_cells`` cells."""
+    ops = _check_ops("deeparchitect", ops)
     _check_int("deeparchitect", "max_cells", max_cells, 1, 16)
     _check_int("deeparchitect", "stages", stages, 1, 5)
     widths = _check_counts("deeparchitect", "widths", widths)
@@ -101,7 +131,7 @@ def deeparchitect(
         for s in range(stages):
             parts.append(
                 Seq(
-                    Repeat(lambda: _cell(width), range(1, max_cells + 1), name="cells"),
+                    Repeat(lambda: _cell(width, ops), range(1, max_cells + 1), name="cells"),
                     Or(
                         lambda: Layer(max_pool, kernel=3, stride=2),
                         lambda: Layer(avg_pool, kernel=3, stride=2),

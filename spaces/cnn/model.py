@@ -10,6 +10,10 @@ import torch
 import torch.nn as nn
 from archsearch.spaces.cnn.spec import CNNSpec, Stage
 
+from archsearch.ops.hornet import HorNetBlock
+from archsearch.ops.largekernel import UniRepLKBlock
+from archsearch.ops.ulsam import ULSAM
+
 
 def _conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1) -> list[nn.Module]:
     return [
@@ -52,7 +56,7 @@ class Bottleneck(nn.Module):
 
 
 class MBConv(nn.Module):
-    """Inverted residual: 1x1 expand, depthwise kxk (stride), SE, 1x1 project; SiLU."""
+    """Inverted residual: 1x1 expand, depthwise kxk (stride), [ULSAM], SE, 1x1 project; SiLU."""
 
     def __init__(self, st: Stage, w_in: int, stride: int) -> None:
         super().__init__()
@@ -61,6 +65,8 @@ class MBConv(nn.Module):
         if c != w_in:
             layers += [*_conv_bn(w_in, c, 1), nn.SiLU()]
         layers += [*_conv_bn(c, c, st.k, stride, groups=c), nn.SiLU()]
+        if st.block == "ulsam-mbconv":
+            layers.append(ULSAM(c, st.n))
         if se:
             layers.append(SqueezeExcite(c, se, nn.SiLU))
         layers += _conv_bn(c, st.w, 1)
@@ -72,6 +78,30 @@ class MBConv(nn.Module):
         return x + y if self.skip else y
 
 
+class OpBlock(nn.Module):
+    """A hornet / dilated-reparam block of the op library, after a transition if needed."""
+
+    def __init__(self, st: Stage, w_in: int, stride: int) -> None:
+        super().__init__()
+        change = w_in != st.w or stride != 1
+        self.transition = nn.Sequential(*_conv_bn(w_in, st.w, 3, stride)) if change else None
+        if st.block == "hornet":
+            self.block: nn.Module = HorNetBlock(st.w, st.n, st.k)
+        else:
+            self.block = UniRepLKBlock(st.w, st.k)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(x if self.transition is None else self.transition(x))
+
+
+def _block(st: Stage, w_in: int, stride: int) -> nn.Module:
+    if st.block == "bottleneck":
+        return Bottleneck(st, w_in, stride)
+    if st.block in ("hornet", "dilated-reparam"):
+        return OpBlock(st, w_in, stride)
+    return MBConv(st, w_in, stride)
+
+
 class CNN(nn.Module):
     """Stem, stages, head: the network of one :class:`CNNSpec`."""
 
@@ -79,10 +109,7 @@ class CNN(nn.Module):
         super().__init__()
         act = nn.SiLU if spec.family == "mbconv" else nn.ReLU
         self.stem = nn.Sequential(*_conv_bn(in_channels, spec.stem_w, 3, 2), act())
-        blocks = [
-            (Bottleneck if st.block == "bottleneck" else MBConv)(st, w_in, stride)
-            for st, w_in, stride, _ in spec.blocks()
-        ]
+        blocks = [_block(st, w_in, stride) for st, w_in, stride, _ in spec.blocks()]
         self.stages = nn.Sequential(*blocks)
         c = spec.stages[-1].w
         head: list[nn.Module] = []

@@ -15,7 +15,10 @@ Two modes of the one registered space ``cnn``:
   (options ``stages``, ``family``, ``widths``, ``depths``, ``kernels``, ``strides``,
   ``bottlenecks`` (b/w ratios), ``expansions``, ``group_widths``, ``se``, ``stem_widths``,
   ``head_widths``, ``resolution``); bottleneck widths and group widths depend on the chosen
-  width, so every sampled record is a valid network.
+  width, so every sampled record is a valid network. ``blocks=[...]`` lets stages take the
+  op library's block types too (``hornet``, ``dilated-reparam``, ``ulsam-mbconv``; their
+  decisions ``stage{i}/n`` take ``orders`` / ``ulsam_groups``, a dilated-reparam kernel
+  ``large_kernels``; see :mod:`archsearch.spaces.cnn.spec` and ``docs/ops.md``).
 * ``free=True``: any positive integers (odd kernels, group widths dividing b), so every
   :class:`CNNSpec` is a valid Architecture: DeepMAD's solved and compound-scaled networks
   validate here (``get_space("cnn", free=True).validate(encode(spec))``).
@@ -27,7 +30,14 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from archsearch.spaces.cnn.spec import BLOCKS, CNNSpec, Stage, complexity
+from archsearch.spaces.cnn.spec import (
+    _LK_KERNELS,
+    ALL_BLOCKS,
+    BLOCKS,
+    CNNSpec,
+    Stage,
+    complexity,
+)
 
 from archsearch.arch import Architecture, InvalidArchitecture
 from archsearch.params import Choice, Float, Int, Param, Value
@@ -41,6 +51,19 @@ __all__ = ["CNNSpace", "CNNSpec", "Stage", "build", "complexity", "decode", "enc
 SPACE = "cnn"
 _BIG = 1 << 20
 FAMILIES = (*BLOCKS, "any")
+_KEEP_WIDTH = ("hornet", "dilated-reparam")  # op blocks without b / e / g / se
+_MB = ("mbconv", "ulsam-mbconv")
+
+
+def _fields(block: Any) -> list[str]:
+    """The per-stage decisions after ``block`` and ``w``, in order."""
+    if block in _MB:
+        return ["e", "b", "k", "s", "d", "se"] + (["n"] if block == "ulsam-mbconv" else [])
+    if block == "bottleneck":
+        return ["b", "k", "s", "d", "g", "se"]
+    if block in _KEEP_WIDTH:
+        return ["k", "s", "d"] + (["n"] if block == "hornet" else [])
+    return []
 
 
 def encode(spec: CNNSpec) -> Architecture:
@@ -50,12 +73,9 @@ def encode(spec: CNNSpec) -> Architecture:
         p = f"stage{i}/"
         d[p + "block"] = st.block
         d[p + "w"] = st.w
-        if st.block == "mbconv":
-            d[p + "e"] = float(st.e)
-        d.update({p + "b": st.b, p + "k": st.k, p + "s": st.s, p + "d": st.d})
-        if st.block == "bottleneck":
-            d[p + "g"] = st.g
-        d[p + "se"] = float(st.se)
+        values = {"e": float(st.e), "b": st.b, "k": st.k, "s": st.s, "d": st.d, "g": st.g}
+        values.update(se=float(st.se), n=st.n)
+        d.update({p + f: values[f] for f in _fields(st.block)})
     d.update(head_w=spec.head_w, resolution=spec.resolution, test_resolution=spec.test_resolution)
     return Architecture(SPACE, d)
 
@@ -76,20 +96,11 @@ def decode(arch: Architecture | Mapping[str, Value]) -> CNNSpec:
     for i in range(1, int(get("stages")) + 1):
         p = f"stage{i}/"
         block = get(p + "block")
-        extra = {"g": get(p + "g")} if block == "bottleneck" else {"e": float(get(p + "e"))}
+        kw: dict[str, Any] = {"b": 0}
+        for f in _fields(block):
+            kw[f] = float(get(p + f)) if f in ("e", "se") else get(p + f)
         try:
-            stages.append(
-                Stage(
-                    block,
-                    get(p + "w"),
-                    get(p + "b"),
-                    get(p + "k"),
-                    get(p + "s"),
-                    get(p + "d"),
-                    se=float(get(p + "se")),
-                    **extra,
-                )
-            )
+            stages.append(Stage(block, get(p + "w"), **kw))
         except ValueError as e:
             raise InvalidArchitecture(f"stage{i}: {e}") from None
     return CNNSpec(
@@ -131,9 +142,35 @@ class CNNSpace(Space):
         head_widths: Sequence[int] = (0,),
         resolution: int = 224,
         free: bool = False,
+        blocks: Sequence[str] | None = None,
+        orders: Sequence[int] = (2, 3),
+        large_kernels: Sequence[int] = (7, 13),
+        ulsam_groups: Sequence[int] = (1, 4),
     ) -> None:
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
+        if blocks is not None:
+            if isinstance(blocks, str) or not blocks:
+                raise ValueError(f"blocks={blocks!r} must be a non-empty list of block types")
+            bad = [b for b in blocks if b not in ALL_BLOCKS]
+            if bad:
+                raise ValueError(
+                    f"blocks: unknown block type {bad[0]!r}; known: {', '.join(ALL_BLOCKS)}"
+                )
+        for name, values, ok in (
+            ("orders", orders, lambda v: 1 <= v <= 5),
+            ("large_kernels", large_kernels, lambda v: v in _LK_KERNELS),
+            ("ulsam_groups", ulsam_groups, lambda v: v >= 1),
+        ):
+            if not values or any(isinstance(v, bool) or not isinstance(v, int) or not ok(v) for v in values):
+                allowed = {"orders": "in 1..5", "large_kernels": f"in {_LK_KERNELS}"}
+                raise ValueError(
+                    f"{name}={tuple(values)!r} must be non-empty integers "
+                    f"{allowed.get(name, '>= 1')}"
+                )
+        self.blocks = tuple(blocks) if blocks is not None else None
+        self.orders, self.large_kernels = tuple(orders), tuple(large_kernels)
+        self.ulsam_groups = tuple(ulsam_groups)
         if isinstance(stages, bool) or not isinstance(stages, int) or stages < 1:
             raise ValueError(f"stages={stages!r} must be a positive integer")
         if len(depths) != 2 or not 1 <= depths[0] <= depths[1]:
@@ -182,7 +219,7 @@ class CNNSpace(Space):
             return {
                 "stages": Int("stages", 1, 64),
                 "stem_w": Int("stem_w", 1, _BIG),
-                "block": Choice("block", BLOCKS),
+                "block": Choice("block", ALL_BLOCKS),
                 "w": Int("w", 1, _BIG),
                 "e": Float("e", 0.0, 64.0),
                 "k": Int("k", 1, 31, 2),
@@ -194,6 +231,8 @@ class CNNSpace(Space):
                 "test_resolution": Int("test_resolution", 0, 1 << 16),
             }
         blocks = BLOCKS if self.family == "any" else (self.family,)
+        if self.blocks is not None:
+            blocks = self.blocks
         return {
             "stages": Choice("stages", (self.n_stages,)),
             "stem_w": Choice("stem_w", self.stem_widths),
@@ -211,13 +250,18 @@ class CNNSpace(Space):
 
     def _stage_param(self, field: str, prefix: str, partial: Mapping[str, Value]) -> Param:
         name = prefix + field
+        block = partial.get(prefix + "block")
+        if field == "k" and block == "dilated-reparam":
+            return Choice(name, _LK_KERNELS if self.free else self.large_kernels)
+        if field == "n":
+            return self._n_param(name, prefix, partial)
         if field == "b":
-            if partial[prefix + "block"] == "mbconv" and partial[prefix + "e"]:
+            if block in _MB and partial[prefix + "e"]:
                 return Choice(name, (0,))
             if self.free:
                 return Int(name, 1, _BIG)
             w = int(partial[prefix + "w"])
-            if partial[prefix + "block"] == "mbconv":
+            if block in _MB:
                 return Choice(name, (w,))
             return Choice(name, tuple(sorted({_round8(w * r) for r in self.bottlenecks})))
         if field == "g":
@@ -227,6 +271,23 @@ class CNNSpace(Space):
             return Choice(name, tuple(g for g in self.group_widths if g == 0 or b % g == 0))
         return self._fixed[field].renamed(name)
 
+    def _n_param(self, name: str, prefix: str, partial: Mapping[str, Value]) -> Param:
+        """gnConv order (hornet) or ULSAM subspaces (ulsam-mbconv) that fit the widths."""
+        w = int(partial[prefix + "w"])
+        if partial[prefix + "block"] == "hornet":
+            if self.free:
+                return Int(name, 1, 5)
+            fit = tuple(n for n in self.orders if w % 2 ** (n - 1) == 0)
+            return Choice(name, fit or (1,))
+        if self.free:
+            return Int(name, 1, 4096)
+        i = int(prefix[len("stage") : -1])
+        w_in = int(partial["stem_w"] if i == 1 else partial[f"stage{i - 1}/w"])
+        e, b = float(partial[prefix + "e"]), int(partial[prefix + "b"])
+        inner = {int(w_in * e), int(w * e)} if e else {b}
+        fit = tuple(n for n in self.ulsam_groups if all(c % n == 0 for c in inner))
+        return Choice(name, fit or (1,))
+
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
         fixed = self._fixed
         for name in ("stages", "stem_w"):
@@ -235,12 +296,7 @@ class CNNSpace(Space):
         n = partial["stages"]
         for i in range(1, int(n) + 1):
             prefix = f"stage{i}/"
-            block = partial.get(prefix + "block")
-            fields = ["block", "w"]
-            if block == "mbconv":
-                fields += ["e", "b", "k", "s", "d", "se"]
-            elif block == "bottleneck":
-                fields += ["b", "k", "s", "d", "g", "se"]
+            fields = ["block", "w", *_fields(partial.get(prefix + "block"))]
             for field in fields:
                 if prefix + field not in partial:
                     return self._stage_param(field, prefix, partial)

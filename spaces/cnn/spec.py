@@ -19,6 +19,18 @@ width ``b``, kernel ``k``, stride ``s``, depth ``d`` (blocks), group width ``g``
   With ``e > 0`` the inner width of each block is int(w_in * e) (pycls's EfficientNet, whose
   first block of a stage expands the previous stage's width) and ``b`` must be 0.
 
+Blocks from the op library (:mod:`archsearch.ops`), with one more field ``n``:
+
+* ``hornet``: HorNet blocks (gnConv of order ``n`` in 1..5, depthwise ``k x k``, MLP ratio 4);
+* ``dilated-reparam``: UniRepLKNet blocks, a Dilated Reparam Block of large kernel ``k`` (3 / 5:
+  a plain depthwise conv), SE ``w -> w/4``, FFN ratio 4, in training form (export
+  re-parameterises them);
+* ``ulsam-mbconv``: an mbconv block with ULSAM of ``n`` subspaces after the depthwise conv.
+
+``hornet`` and ``dilated-reparam`` keep their width; the first block of such a stage, when it
+changes width or stride, is preceded by a conv 3x3 (stride s, no bias) + BN transition; they
+use neither ``b``, ``e``, ``g`` nor ``se`` (all 0). Their complexity is the ops' analytic twins.
+
 The network: stem conv 3x3 stride 2 (3 -> stem_w) + BN + act, the stages (the first block of a
 stage takes its stride and input width), an optional 1x1 head conv (``head_w`` > 0), global
 average pooling and a linear classifier with bias.
@@ -39,6 +51,10 @@ from dataclasses import dataclass, field
 from archsearch.complexity import Cx, bn_cx, conv_cx, linear_cx
 
 BLOCKS = ("bottleneck", "mbconv")
+#: Block types from the op library (see the module docstring).
+OP_BLOCKS = ("hornet", "dilated-reparam", "ulsam-mbconv")
+ALL_BLOCKS = (*BLOCKS, *OP_BLOCKS)
+_LK_KERNELS = (3, 5, 7, 9, 11, 13, 15, 17)
 
 
 @dataclass(frozen=True)
@@ -54,10 +70,11 @@ class Stage:
     g: int = 0
     se: float = 0.0
     e: float = 0.0
+    n: int = 0
 
     def __post_init__(self) -> None:
-        if self.block not in BLOCKS:
-            raise ValueError(f"unknown block {self.block!r}; known: {', '.join(BLOCKS)}")
+        if self.block not in ALL_BLOCKS:
+            raise ValueError(f"unknown block {self.block!r}; known: {', '.join(ALL_BLOCKS)}")
         for name in ("w", "k", "s", "d"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -68,7 +85,11 @@ class Stage:
             raise ValueError(f"stage bottleneck width b={self.b!r} must be an integer >= 0")
         if not 0.0 <= self.se <= 1.0:
             raise ValueError(f"stage se={self.se!r} must lie in [0, 1]")
-        if self.block == "bottleneck":
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 0:
+            raise ValueError(f"stage n={self.n!r} must be an integer >= 0")
+        if self.block in ("hornet", "dilated-reparam"):
+            self._check_op_stage()
+        elif self.block == "bottleneck":
             if self.b < 1:
                 raise ValueError(f"bottleneck stage needs b >= 1, got b={self.b}")
             if self.e:
@@ -86,10 +107,37 @@ class Stage:
                 )
             if self.e < 0:
                 raise ValueError(f"expansion ratio e={self.e} must be >= 0")
+            if (self.block == "ulsam-mbconv") != (self.n > 0):
+                raise ValueError(
+                    f"n={self.n}: ulsam-mbconv stages need n >= 1 ULSAM subspaces, "
+                    "other blocks n = 0"
+                )
             if (self.e > 0) == (self.b > 0):
                 raise ValueError(
                     f"an mbconv stage sets exactly one of b (inner width) and e (expansion "
                     f"ratio); got b={self.b}, e={self.e}"
+                )
+
+    def _check_op_stage(self) -> None:
+        if self.b or self.e or self.g or self.se:
+            raise ValueError(
+                f"{self.block} stages use w, k, s, d and n only; b, e, g, se must be 0 "
+                f"(got b={self.b}, e={self.e}, g={self.g}, se={self.se})"
+            )
+        if self.block == "hornet":
+            if not 1 <= self.n <= 5:
+                raise ValueError(f"hornet stage n={self.n} (gnConv order) must be in 1..5")
+            if self.w % 2 ** (self.n - 1):
+                raise ValueError(
+                    f"hornet stage width w={self.w} is not divisible by 2^(n-1) = "
+                    f"{2 ** (self.n - 1)}"
+                )
+        else:
+            if self.n:
+                raise ValueError(f"dilated-reparam stages take no n, got n={self.n}")
+            if self.k not in _LK_KERNELS:
+                raise ValueError(
+                    f"dilated-reparam stage kernel k={self.k} must be one of {_LK_KERNELS}"
                 )
 
     def inner(self, w_in: int) -> int:
@@ -175,6 +223,19 @@ class _Counter:
         self.h, self.w = hw
 
 
+def _op_block_cx(cx: _Counter, st: Stage, w_in: int, stride: int) -> None:
+    """A hornet / dilated-reparam block (and its stage transition) by the ops' twins."""
+    from archsearch.ops import op_cx
+
+    if w_in != st.w or stride != 1:
+        cx.conv(w_in, st.w, 3, stride=stride)
+        cx.bn(st.w)
+    if st.block == "hornet":
+        cx.cx += op_cx("hornet_block", (st.w, cx.h, cx.w), order=st.n, kernel=st.k)[0]
+    else:
+        cx.cx += op_cx("unireplk_block", (st.w, cx.h, cx.w), kernel=st.k)[0]
+
+
 def complexity(
     spec: CNNSpec,
     num_classes: int = 1000,
@@ -192,6 +253,9 @@ def complexity(
     cx.conv(in_channels, spec.stem_w, 3, stride=2)
     cx.bn(spec.stem_w)
     for st, w_in, stride, _ in spec.blocks():
+        if st.block in ("hornet", "dilated-reparam"):
+            _op_block_cx(cx, st, w_in, stride)
+            continue
         c = st.inner(w_in)
         se = st.se_width(w_in)
         if st.block == "bottleneck":
@@ -209,6 +273,10 @@ def complexity(
                 cx.bn(c)
             cx.conv(c, c, st.k, stride=stride, groups=c)
         cx.bn(c)
+        if st.block == "ulsam-mbconv":
+            from archsearch.ops import op_cx
+
+            cx.cx += op_cx("ulsam", (c, cx.h, cx.w), groups=st.n)[0]
         if se:
             cx.se(c, se)
         cx.conv(c, st.w, 1)

@@ -52,6 +52,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
     p.add_argument("--save", type=Path, help="write the model (state dict + arch JSON) here")
     p.set_defaults(func=run)
+    from archsearch.commands.zoo import extend
+
+    extend(p)  # `archsearch build zoo --model NAME`: reference models of the op library
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
