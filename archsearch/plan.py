@@ -174,6 +174,10 @@ def _custom(space: Any, strategy: Any, dataset: Any, evaluator: Any) -> tuple[se
             custom.add("strategy")
         names["strategy"] = name or getattr(strategy, "__name__", type(strategy).__name__)
     if dataset is not None and not isinstance(dataset, str):
+        from archsearch.data import Data
+
+        if not isinstance(dataset, Data):
+            raise ValueError(f"dataset must be a registered name or a Data, got {dataset!r}")
         custom.add("dataset")
         names["dataset"] = getattr(dataset, "name", "custom")
     if evaluator is not None:

@@ -13,7 +13,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_report)
     c = subparsers.add_parser("compare", help="best-so-far curves of several runs in one figure")
     c.add_argument("runs", nargs="+", help="run folders")
-    c.add_argument("--out", default="compare.png", help="PNG to write (default: compare.png)")
+    c.add_argument(
+        "--out",
+        default="compare.png",
+        help="PNG to write, or an existing folder to write compare.png into (default compare.png)",
+    )
     c.set_defaults(func=_compare)
 
 
@@ -26,8 +30,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from archsearch.commands._argtypes import check_output_file
+    from archsearch.results import Run
+
+    out = Path(args.out) / "compare.png" if Path(args.out).is_dir() else Path(args.out)
+    check_output_file(out, "--out", (".png",))
+    runs = [Run.open(r) for r in args.runs]  # every run checked before anything is drawn
+
     from archsearch.report import write_comparison
 
-    path = write_comparison([Path(r) for r in args.runs], args.out)
+    path = write_comparison(runs, out)
     print(f"comparison: {path}")
     return 0
