@@ -76,7 +76,9 @@ def check_run_id(run_id: Any, what: str = "run_id") -> str:
         or "\\" in run_id
         or "\0" in run_id
     ):
-        raise ValueError(f"{what} must be a plain folder name (no '/', not '..'), got {run_id!r}")
+        raise ValueError(
+            f"{what} must be a plain folder name (no '/', not '..'), got {run_id!r}".strip()
+        )
     return run_id
 
 
@@ -85,10 +87,10 @@ def check_out_folder(out: Any, what: str = "out") -> str:
     if isinstance(out, os.PathLike):
         out = os.fspath(out)
     if not isinstance(out, str) or not out.strip() or "\0" in out:
-        raise ValueError(f"{what} must name a folder, got {out!r}")
+        raise ValueError(f"{what} must name a folder, got {out!r}".strip())
     blocker = file_on_the_way(Path(out))
     if blocker is not None:
-        raise ValueError(f"{what} {out!r}: {str(blocker)!r} is a file, not a folder")
+        raise ValueError(f"{what} {out!r}: {str(blocker)!r} is a file, not a folder".strip())
     return out
 
 
@@ -163,8 +165,6 @@ class SearchConfig:
         if root is not None:
             if not isinstance(root, str) or not root.strip():
                 raise ValueError(f"data_root must name a folder, got {root!r}")
-            if not Path(root).is_dir():
-                raise ValueError(f"data_root {root!r} is not a folder")
 
     def to_json(self) -> dict[str, Any]:
         """The settings as ``run.json`` stores them (``out``, ``run_id``, ``custom`` left out)."""

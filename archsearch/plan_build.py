@@ -116,6 +116,12 @@ def _default_evaluator(config: SearchConfig, space: Space, dataset: Any) -> Call
         dataset if isinstance(dataset, Data) else load_data(config.dataset, root=config.data_root)
     )
     _check_splits(data)
+    root = config.data_root
+    if root is not None and not Path(root).is_dir():  # a loader of files has said so already
+        raise ValueError(
+            f"data_root {root!r} is not a folder; dataset '{data.name}' reads no files there "
+            "(leave --data-root out)"
+        )
     options = config.trainer_options
     opts = {"epochs": config.epochs, "seed": config.seed, **options}
     check_options("trainer", Trainer, opts, fixed=("space", "data"))

@@ -118,7 +118,7 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
             ["search", "--strategy", "dedup", "--strategy-opt", "strategy=5"],
             ["unknown strategy '5'; known: "],
         ),
-        (["search", "--out", "/dev/null/x"], ["Not a directory", "/dev/null/x"]),
+        (["search", "--out", "/dev/null/x"], ["is a file, not a folder", "/dev/null/x"]),
         (
             ["search", "--space", "cnn", "--space-opt", "foo=1"],
             ["space 'cnn' has no option 'foo'; options: stages, family, widths"],
@@ -139,6 +139,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragments):
 
 
 def test_missing_cifar_files_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "data").mkdir()  # a folder without the files (a missing folder: its own error)
     argv = ["search", "--dataset", "cifar10", "--data-root", str(tmp_path / "data")]
     code, _, err = run_cli(capsys, *argv, "--out", str(tmp_path / "runs"), "--quiet")
     assert_one_line_error(code, err, "CIFAR-10 not found", "cifar-10-batches-py", "--data-root")

@@ -79,7 +79,7 @@ def positive(text: str) -> float:
 def run_id(text: str) -> str:
     """A run folder's name: plain (no '/', not '..', not empty)."""
     try:
-        return check_run_id(text, "--run-id")
+        return check_run_id(text, "")
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -87,7 +87,7 @@ def run_id(text: str) -> str:
 def out_folder(text: str) -> str:
     """A folder to write into: not empty, not under an existing file."""
     try:
-        return check_out_folder(text, "--out")
+        return check_out_folder(text, "")
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
