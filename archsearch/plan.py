@@ -101,12 +101,6 @@ class Plan:
             run.path / journal_.JOURNAL,
         )
         stored = run.config
-        budget = self.config.budget
-        if budget < len(journal) and budget != stored.get("budget"):
-            raise ValueError(
-                f"budget {budget} is below the {len(journal)} trials {run.path} has finished; "
-                f"give a budget >= {len(journal)}"
-            )
         snapshot.restore(run, self.strategy, lines, [r for _, r in journal])
         self.strategy.catch_up(max(in_flight, default=-1))  # in-flight trials rerun as they were
         changes = {k: getattr(self.config, k) for k in ("budget", "executor", "executor_options")}
@@ -209,7 +203,14 @@ def _resumed(run: Run, given: dict, custom: set[str], evaluator: Any) -> SearchC
     given = {k: v for k, v in given.items() if k not in ("out", "run_id")}
     if evaluator is not None:
         given.pop("dataset", None)
-    return stored.resume(given, str(run.path))
+    config = stored.resume(given, str(run.path))
+    done = len(run.lines())  # read only: the folder is not locked or touched before the checks
+    if config.budget < done and config.budget != cfg.get("budget"):
+        raise ValueError(
+            f"budget {config.budget} is below the {done} trials {run.path} has finished; "
+            f"give a budget >= {done}"
+        )
+    return config
 
 
 __all__ = ["Plan", "check_options", "get_executor", "lookup", "prepare"]

@@ -92,16 +92,21 @@ def out_folder(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def check_output_file(path: str | Path, flag: str, suffixes: tuple[str, ...] = ()) -> Path:
+def check_output_file(
+    path: str | Path, flag: str, suffixes: tuple[str, ...] = (), folder_ok: bool = False
+) -> Path:
     """``path`` as a file to write: not empty, not a folder, no file on its way; ValueError else.
 
     An existing file of that name is replaced (the user named it); ``suffixes`` (e.g.
-    ``(".png",)``) are the endings allowed.
+    ``(".png",)``) are the endings allowed; ``folder_ok`` lets an existing folder through (the
+    caller then writes a file of its own name inside it).
     """
     text = str(path)
     if not text.strip() or "\0" in text:
         raise ValueError(f"{flag} must name a file, got {text!r}")
     p = Path(text)
+    if folder_ok and p.is_dir():
+        return p
     if p.is_dir():
         raise ValueError(f"{flag} {text!r} is a folder; name a file inside it")
     if suffixes and p.suffix.lower() not in suffixes:

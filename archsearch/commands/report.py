@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +21,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from archsearch.results import Run
+
+    run = Run.open(args.run)  # a bad folder is refused before matplotlib is imported
+
     from archsearch.report import write_report
 
-    path = write_report(args.run)
+    path = write_report(run)
     print(f"report: {path}")
     return 0
 
@@ -33,7 +36,8 @@ def _compare(args: argparse.Namespace) -> int:
     from archsearch.commands._argtypes import check_output_file
     from archsearch.results import Run
 
-    out = Path(args.out) / "compare.png" if Path(args.out).is_dir() else Path(args.out)
+    given = check_output_file(args.out, "--out", folder_ok=True)
+    out = given / "compare.png" if given.is_dir() else given
     check_output_file(out, "--out", (".png",))
     runs = [Run.open(r) for r in args.runs]  # every run checked before anything is drawn
 
