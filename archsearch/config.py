@@ -129,7 +129,7 @@ class SearchConfig:
         _count("epochs", self.epochs, 1, MAX_EPOCHS)
         _count("seed", self.seed, 0, MAX_SEED)
         spec = self.objectives
-        objs = objectives_from(spec if isinstance(spec, str) else (list(spec) or None))
+        objs = objectives_from(spec if isinstance(spec, str) else list(spec))
         set_ = object.__setattr__
         set_(self, "objectives", tuple(f"{o.name}:{o.direction}" for o in objs))
         for name in ("executor_options", "space_options", "strategy_options", "trainer_options"):

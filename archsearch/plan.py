@@ -163,6 +163,11 @@ def _custom(space: Any, strategy: Any, dataset: Any, evaluator: Any) -> tuple[se
     if isinstance(strategy, str):
         names["strategy"] = strategy
     elif strategy is not None:
+        if not (isinstance(strategy, Strategy) or callable(strategy)):
+            raise ValueError(
+                f"strategy must be a registered name, a Strategy class or a Strategy, "
+                f"got {strategy!r}"
+            )
         name = name_of("strategy", strategy)
         if name is None or isinstance(strategy, Strategy):
             custom.add("strategy")
