@@ -67,7 +67,11 @@ def progress_figure(records: Sequence[Record], objective: Objective) -> Figure |
     by_number = sorted(records, key=lambda r: r.trial.number)
     numbers = [r.trial.number for r in by_number]
     vals = [r.result.value(objective.name) for r in by_number]
-    ok = [(n, v) for n, v, r in zip(numbers, vals, by_number) if v is not None]
+    ok = [
+        (n, v)
+        for n, v, r in zip(numbers, vals, by_number)
+        if v is not None and r.result.status != "failed"
+    ]
     a1.scatter([n for n, _ in ok], [v for _, v in ok], s=10, color="0.6", label="trial")
     _curve(a1, numbers, best_so_far(by_number, objective), "best so far")
     _mark_failed(a1, [r.trial.number for r in by_number if r.result.status == "failed"])
