@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -30,6 +29,7 @@ from archsearch.commands._argtypes import (
     positive_int,
     seed,
 )
+from archsearch.commands._exits import interrupted, on_sigterm, quiet_stdout
 from archsearch.registry import entries
 from archsearch.runview import print_run, print_summary
 
@@ -266,45 +266,6 @@ def _warning_line(message: Warning | str, category: type[Warning], *_: Any, **__
     print(f"archsearch: warning: {message}", file=sys.stderr)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread so that a search stops exactly as Ctrl-C stops it.
-
-    The journal is already on disk trial by trial; unwinding as an interrupt also writes
-    ``best.json`` and the report and releases the lock, which a plain kill would skip.
-    """
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
-    raise Terminated()
-
-
-def _interrupted(error: KeyboardInterrupt) -> int:
-    run = getattr(error, "run", None)
-    what = "terminated (SIGTERM)" if isinstance(error, Terminated) else "interrupted"
-    if run is None:
-        print(f"archsearch: {what}; the run folder keeps every finished trial", file=sys.stderr)
-    else:
-        print(
-            f"archsearch: {what}; {run} keeps every finished trial "
-            f"(continue with: archsearch search --resume {run})",
-            file=sys.stderr,
-        )
-    return 128 + signal.SIGTERM if isinstance(error, Terminated) else 130
-
-
-def _quiet_stdout() -> None:
-    """After the reader of stdout went away (``show RUN | head -1``): drop what is left.
-
-    Without this, Python's final flush of stdout reports a BrokenPipeError on stderr.
-    """
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archsearch`` console script; returns the exit status."""
     parser = build_parser()
@@ -313,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
         parser.error(f"a command is required; choose from {commands}")
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
@@ -321,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
             return code
     except BrokenPipeError:
-        _quiet_stdout()
+        quiet_stdout()
         return 128 + signal.SIGPIPE
     except USER_ERRORS as e:
         print(f"archsearch: error: {_message(e)}", file=sys.stderr)
@@ -333,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"archsearch: error: {_message(e)} (check the K=V options)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as e:
-        return _interrupted(e)
+        return interrupted(e)
     finally:
         if in_main and previous is not None:
             signal.signal(signal.SIGTERM, previous)

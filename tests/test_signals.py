@@ -24,6 +24,7 @@ from archsearch.strategy import Result, Trial
 
 # A CLI process with a registered space whose networks train in milliseconds on digits.
 SCRIPT = """
+import signal
 import sys
 import torch
 from archsearch import FunctionSpace
@@ -37,6 +38,8 @@ def lin(choose):
     )
 
 register_space("lin", "a linear probe")(lambda: FunctionSpace(lin, name="lin"))
+# A shell's background job starts with SIGINT ignored; a terminal's Ctrl-C is what is meant.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.exit(main(sys.argv[1:]))
 """
 

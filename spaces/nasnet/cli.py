@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
     from archsearch.complexity import count
     from archsearch.registry import get_space
     from archsearch.space import Task
+
     try:
         space = get_space(args.space, **opts)
     except TypeError as e:
