@@ -209,7 +209,9 @@ def _resumed(run: Run, given: dict, custom: set[str], evaluator: Any) -> SearchC
     if evaluator is not None:
         given.pop("dataset", None)
     config = stored.resume(given, str(run.path))
-    done = len(run.lines())  # read only: the folder is not locked or touched before the checks
+    with warnings.catch_warnings():  # a truncated last line is reported once, by the repair
+        warnings.simplefilter("ignore")
+        done = len(run.lines())  # read only: nothing is locked or touched before the checks
     if config.budget < done and config.budget != cfg.get("budget"):
         raise ValueError(
             f"budget {config.budget} is below the {done} trials {run.path} has finished; "
