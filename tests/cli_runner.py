@@ -53,10 +53,16 @@ def serve(cases: list[dict]) -> list[dict]:
     import archsearch.cli  # noqa: F401  (warm imports shared by every child)
     import archsearch.config  # noqa: F401
 
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        pass
+    for name in ("torch", "sklearn.datasets", "archsearch.data", "archsearch.evaluate.trainer"):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    from archsearch.cli import build_parser
+    from archsearch.registry import lookup
+
+    build_parser()  # the command modules of every family
+    lookup("space", "deeparchitect")  # the default space, which most search cases reach
     results: list[dict | None] = [None] * len(cases)
     running: dict[int, tuple[int, float, str, str]] = {}
     todo = list(range(len(cases)))
