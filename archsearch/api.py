@@ -53,6 +53,9 @@ def search(
     run, journal = plan.open()
     try:
         _run_loop(plan, run, journal, progress, on_record)
+    except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: say which run to resume
+        e.run = run.path  # type: ignore[attr-defined]
+        raise
     finally:
         try:
             run.write_summary()

@@ -111,7 +111,16 @@ class Architecture:
             data = json.loads(p.read_text())
         except json.JSONDecodeError as e:
             raise ValueError(f"{p} is not valid JSON: {e.msg} at line {e.lineno}") from None
-        return cls.from_json(data)
+        except UnicodeDecodeError:
+            raise ValueError(
+                f"{p} is not a text file (not UTF-8); expected architecture JSON"
+            ) from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{p} holds a JSON {type(data).__name__}, not an architecture")
+        try:
+            return cls.from_json(data)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"{p}: {e}") from None
 
     def replace(self, **changes: Value) -> Architecture:
         """A copy with some decisions changed (order kept; new names appended)."""

@@ -12,12 +12,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from archsearch.arch import InvalidArchitecture
+from archsearch.commands._argtypes import (
+    epochs,
+    nonnegative_float,
+    nonnegative_int,
+    out_folder,
+    positive_float,
+    positive_int,
+    seed,
+)
+from archsearch.commands._exits import interrupted, on_sigterm, quiet_stdout
 from archsearch.registry import entries
 from archsearch.runview import print_run, print_summary
 
@@ -46,38 +58,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"archsearch: error: {message}{hint}\n")
 
 
-def _number(kind: Callable[[str], Any], low: float, strict: bool) -> Callable[[str], Any]:
-    word = "positive" if strict and low == 0 else f">= {low}"
-    noun = "integer" if kind is int else "number"
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {word} {noun}, got {text!r}") from None
-        if value < low or (strict and value == low):
-            raise argparse.ArgumentTypeError(f"expected a {word} {noun}, got {text!r}")
-        return value
-
-    return parse
-
-
-positive_int = _number(int, 0, strict=True)
-nonnegative_int = _number(int, 0, strict=False)
-positive_float = _number(float, 0, strict=True)
-nonnegative_float = _number(float, 0, strict=False)
-
-
 def key_value(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` with the value parsed as JSON when possible (else kept as a string)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError:
         value = raw
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: NaN and Infinity are not option values; give a finite number"
+        ) from None
     return key.strip(), value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def check_device(name: str) -> None:
@@ -176,7 +174,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
-    from archsearch.config import SearchConfig
+    from archsearch.commands._argtypes import number
+    from archsearch.config import MAX_BUDGET, SearchConfig
+
+    budget = number(int, 0, strict=True, high=MAX_BUDGET)
 
     DEFAULT_BUDGET, DEFAULT_EPOCHS = SearchConfig.budget, SearchConfig.epochs
 
@@ -187,14 +188,14 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--space", help=f"registered space (default {DEFAULT_SPACE})")
     p.add_argument("--strategy", help=f"registered strategy (default {DEFAULT_STRATEGY})")
-    p.add_argument("--budget", type=positive_int, help=f"trials (default {DEFAULT_BUDGET})")
-    p.add_argument(
-        "--epochs", type=positive_int, help=f"epochs per trial (default {DEFAULT_EPOCHS})"
-    )
+    p.add_argument("--budget", type=budget, help=f"trials (default {DEFAULT_BUDGET})")
+    p.add_argument("--epochs", type=epochs, help=f"epochs per trial (default {DEFAULT_EPOCHS})")
     p.add_argument("--dataset", help=f"registered dataset (default {DEFAULT_DATASET})")
     p.add_argument("--data-root", help="folder holding the dataset's files (CIFAR)")
-    p.add_argument("--seed", type=nonnegative_int, help="run seed (default 0)")
-    p.add_argument("--out", default="results", help="parent of the run folder (default results)")
+    p.add_argument("--seed", type=seed, help="run seed (default 0)")
+    p.add_argument(
+        "--out", type=out_folder, default="results", help="parent of the run folder (results)"
+    )
     p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
     p.add_argument(
         "--objectives", help="comma-separated metrics, ':min'/':max' to orient (default accuracy)"
@@ -272,10 +273,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         commands = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
         parser.error(f"a command is required; choose from {commands}")
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if in_main else None
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+            return code
+    except BrokenPipeError:
+        quiet_stdout()
+        return 128 + signal.SIGPIPE
     except USER_ERRORS as e:
         print(f"archsearch: error: {_message(e)}", file=sys.stderr)
         return EXIT_USAGE
@@ -285,11 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"archsearch: error: {_message(e)} (check the K=V options)", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(
-            "archsearch: interrupted; the run folder keeps every finished trial", file=sys.stderr
-        )
-        return 130
+    except KeyboardInterrupt as e:
+        return interrupted(e)
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

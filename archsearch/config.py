@@ -51,12 +51,55 @@ def _options(value: Any, name: str) -> dict[str, Any]:
     return dict(value)
 
 
-def _count(name: str, value: Any, low: int) -> int:
+#: Upper bounds, checked before anything is built: a value past them is a typo, not a plan
+#: (a search of 10^20 trials or 10^11 epochs would run with no end and no output).
+MAX_BUDGET = 10_000_000
+MAX_EPOCHS = 100_000
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeds
+
+
+def _count(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
+        raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high:,}, got {value}")
     return value
+
+
+def check_run_id(run_id: Any, what: str = "run_id") -> str:
+    """``run_id`` when it is a plain folder name (no separator, not ``.``/``..``, not empty)."""
+    if (
+        not isinstance(run_id, str)
+        or not run_id.strip()
+        or run_id in (".", "..")
+        or "/" in run_id
+        or "\\" in run_id
+        or "\0" in run_id
+    ):
+        raise ValueError(
+            f"{what} must be a plain folder name (no '/', not '..'), got {run_id!r}".strip()
+        )
+    return run_id
+
+
+def check_out_folder(out: Any, what: str = "out") -> str:
+    """``out`` when it names a folder that is or can be made (not empty, not a file's path)."""
+    if isinstance(out, os.PathLike):
+        out = os.fspath(out)
+    if not isinstance(out, str) or not out.strip() or "\0" in out:
+        raise ValueError(f"{what} must name a folder, got {out!r}".strip())
+    blocker = file_on_the_way(Path(out))
+    if blocker is not None:
+        raise ValueError(f"{what} {out!r}: {str(blocker)!r} is a file, not a folder".strip())
+    return out
+
+
+def file_on_the_way(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` (or ``path`` itself) when it is not a folder."""
+    for parent in (path, *path.parents):
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,11 +125,11 @@ class SearchConfig:
     custom: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        _count("budget", self.budget, 0)
-        _count("epochs", self.epochs, 1)
-        _count("seed", self.seed, 0)
+        _count("budget", self.budget, 1, MAX_BUDGET)
+        _count("epochs", self.epochs, 1, MAX_EPOCHS)
+        _count("seed", self.seed, 0, MAX_SEED)
         spec = self.objectives
-        objs = objectives_from(spec if isinstance(spec, str) else (list(spec) or None))
+        objs = objectives_from(spec if isinstance(spec, str) else list(spec))
         set_ = object.__setattr__
         set_(self, "objectives", tuple(f"{o.name}:{o.direction}" for o in objs))
         for name in ("executor_options", "space_options", "strategy_options", "trainer_options"):
@@ -95,8 +138,8 @@ class SearchConfig:
         for name in ("out", "data_root"):
             if isinstance(getattr(self, name), os.PathLike):
                 set_(self, name, os.fspath(getattr(self, name)))
-        self._check_names()
         self._check_paths()
+        self._check_names()
 
     def _check_names(self) -> None:
         for name in NAMED:
@@ -115,24 +158,13 @@ class SearchConfig:
             raise ValueError(f"unknown executor '{self.executor}'; known: {', '.join(EXECUTORS)}")
 
     def _check_paths(self) -> None:
-        if not isinstance(self.out, str) or not self.out.strip():
-            raise ValueError(f"out must name a folder, got {self.out!r}")
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"out {self.out!r} is not a folder")
+        check_out_folder(self.out)
         if self.run_id is not None:
-            rid = self.run_id
-            if (
-                not isinstance(rid, str)
-                or not rid.strip()
-                or Path(rid).name != rid
-                or rid
-                in (
-                    ".",
-                    "..",
-                )
-            ):
-                raise ValueError(f"run_id must be a plain folder name, got {rid!r}")
+            check_run_id(self.run_id)
+        root = self.data_root
+        if root is not None:
+            if not isinstance(root, str) or not root.strip():
+                raise ValueError(f"data_root must name a folder, got {root!r}")
 
     def to_json(self) -> dict[str, Any]:
         """The settings as ``run.json`` stores them (``out``, ``run_id``, ``custom`` left out)."""

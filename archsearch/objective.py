@@ -24,6 +24,11 @@ class Objective:
         """``accuracy``, ``latency_ms:min`` or ``flops:min``; known metrics get their usual direction."""
         if isinstance(text, Objective):
             return text
+        if not isinstance(text, str):
+            raise ValueError(
+                f"an objective is a metric name such as 'accuracy' or 'latency_ms:min', "
+                f"got {text!r}"
+            )
         name, _, direction = text.partition(":")
         if not name:
             raise ValueError(f"empty objective name in {text!r}")

@@ -101,12 +101,6 @@ class Plan:
             run.path / journal_.JOURNAL,
         )
         stored = run.config
-        budget = self.config.budget
-        if budget < len(journal) and budget != stored.get("budget"):
-            raise ValueError(
-                f"budget {budget} is below the {len(journal)} trials {run.path} has finished; "
-                f"give a budget >= {len(journal)}"
-            )
         snapshot.restore(run, self.strategy, lines, [r for _, r in journal])
         self.strategy.catch_up(max(in_flight, default=-1))  # in-flight trials rerun as they were
         changes = {k: getattr(self.config, k) for k in ("budget", "executor", "executor_options")}
@@ -169,11 +163,20 @@ def _custom(space: Any, strategy: Any, dataset: Any, evaluator: Any) -> tuple[se
     if isinstance(strategy, str):
         names["strategy"] = strategy
     elif strategy is not None:
+        if not (isinstance(strategy, Strategy) or callable(strategy)):
+            raise ValueError(
+                f"strategy must be a registered name, a Strategy class or a Strategy, "
+                f"got {strategy!r}"
+            )
         name = name_of("strategy", strategy)
         if name is None or isinstance(strategy, Strategy):
             custom.add("strategy")
         names["strategy"] = name or getattr(strategy, "__name__", type(strategy).__name__)
     if dataset is not None and not isinstance(dataset, str):
+        from archsearch.data import Data
+
+        if not isinstance(dataset, Data):
+            raise ValueError(f"dataset must be a registered name or a Data, got {dataset!r}")
         custom.add("dataset")
         names["dataset"] = getattr(dataset, "name", "custom")
     if evaluator is not None:
@@ -205,7 +208,16 @@ def _resumed(run: Run, given: dict, custom: set[str], evaluator: Any) -> SearchC
     given = {k: v for k, v in given.items() if k not in ("out", "run_id")}
     if evaluator is not None:
         given.pop("dataset", None)
-    return stored.resume(given, str(run.path))
+    config = stored.resume(given, str(run.path))
+    with warnings.catch_warnings():  # a truncated last line is reported once, by the repair
+        warnings.simplefilter("ignore")
+        done = len(run.lines())  # read only: nothing is locked or touched before the checks
+    if config.budget < done and config.budget != cfg.get("budget"):
+        raise ValueError(
+            f"budget {config.budget} is below the {done} trials {run.path} has finished; "
+            f"give a budget >= {done}"
+        )
+    return config
 
 
 __all__ = ["Plan", "check_options", "get_executor", "lookup", "prepare"]

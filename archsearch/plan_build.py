@@ -31,7 +31,10 @@ def build_plan(
     """The :class:`~archsearch.plan.Plan` of ``config``; every check runs before it returns."""
     from archsearch.plan import Plan, get_executor
 
+    if evaluator is not None and not callable(evaluator):
+        raise ValueError(f"evaluator must be callable (arch -> Result), got {evaluator!r}")
     space_obj = space if isinstance(space, Space) else _space(config)
+    _check_space(space_obj, config.seed)
     strat = _strategy(config, space_obj, strategy)
     executor = get_executor(config.executor, **config.executor_options)
     executor.check()
@@ -47,8 +50,6 @@ def build_plan(
     if evaluator is None:
         make, name = _default_evaluator(config, space_obj, dataset), "default"
     else:
-        if not callable(evaluator):
-            raise ValueError(f"evaluator must be callable (arch -> Result), got {evaluator!r}")
         make, name = (lambda _path: evaluator), _qualname(evaluator)
     if _writes_run_folder(space_obj, evaluator):
         lazy = make
@@ -57,6 +58,17 @@ def build_plan(
         built = _check_reports(config, make(path))
         make = lambda _path: built  # noqa: E731
     return Plan(config, space_obj, strat, executor, path, run, make, name)
+
+
+def _check_space(space: Space, seed: int) -> None:
+    """Walk one path of the space now, so a bad declaration (``choose("x", [])``,
+    ``choose.int("d", 3, 1)``) is an error before the run folder exists, not in trial 0."""
+    import numpy as np
+
+    try:
+        space.sample(np.random.default_rng(seed))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"space '{space.name}': {e}") from None
 
 
 def _writes_run_folder(space: Space, evaluator: Any) -> bool:
@@ -103,6 +115,13 @@ def _default_evaluator(config: SearchConfig, space: Space, dataset: Any) -> Call
     data = (
         dataset if isinstance(dataset, Data) else load_data(config.dataset, root=config.data_root)
     )
+    _check_splits(data)
+    root = config.data_root
+    if root is not None and not Path(root).is_dir():  # a loader of files has said so already
+        raise ValueError(
+            f"data_root {root!r} is not a folder; dataset '{data.name}' reads no files there "
+            "(leave --data-root out)"
+        )
     options = config.trainer_options
     opts = {"epochs": config.epochs, "seed": config.seed, **options}
     check_options("trainer", Trainer, opts, fixed=("space", "data"))
@@ -119,6 +138,17 @@ def _default_evaluator(config: SearchConfig, space: Space, dataset: Any) -> Call
         return own if own is not None else Trainer(space, data, **opts)
 
     return make
+
+
+def _check_splits(data: Any) -> None:
+    """Refuse a dataset with an empty split now, not as an error deep inside the first trial."""
+    for split in ("train", "valid"):
+        n = len(getattr(data, split)[1])
+        if n == 0:
+            raise ValueError(
+                f"dataset '{data.name}' has an empty {split} split (0 examples); a search "
+                f"trains on the train split and scores on the valid split, both non-empty"
+            )
 
 
 def _check_reports(config: SearchConfig, evaluator: Any) -> Any:

@@ -40,29 +40,53 @@ def _curve(ax, xs: Sequence[float], ys: Sequence[float | None], label: str | Non
         ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", label=label)
 
 
+def _mark_failed(ax, xs: Sequence[float]) -> None:
+    """Failed trials as red crosses along the bottom of ``ax`` (they have no value to plot)."""
+    if xs:
+        ax.scatter(
+            list(xs),
+            [0.03] * len(xs),
+            marker="x",
+            s=28,
+            color="C3",
+            transform=ax.get_xaxis_transform(),  # x in data, y in axes fraction
+            label=f"failed ({len(xs)})",
+            clip_on=False,
+            zorder=3,
+        )
+
+
 def progress_figure(records: Sequence[Record], objective: Objective) -> Figure | None:
-    """Best-so-far against trials and against wall time."""
+    """Best-so-far against the trial number (0-based, as in the tables) and against wall time.
+
+    Failed trials are marked with red crosses along the bottom of both panels.
+    """
     if not any(score(r.result, objective) is not None for r in records):
         return None
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.6))
-    ys = best_so_far(records, objective)
-    vals = [r.result.value(objective.name) for r in records]
-    a1.scatter(
-        range(1, len(records) + 1),
-        [v if v is not None else float("nan") for v in vals],
-        s=10,
-        color="0.6",
-        label="trial",
-    )
-    _curve(a1, range(1, len(records) + 1), ys, "best so far")
-    a1.set_xlabel("trials")
+    by_number = sorted(records, key=lambda r: r.trial.number)
+    numbers = [r.trial.number for r in by_number]
+    vals = [r.result.value(objective.name) for r in by_number]
+    ok = [
+        (n, v)
+        for n, v, r in zip(numbers, vals, by_number)
+        if v is not None and r.result.status != "failed"
+    ]
+    a1.scatter([n for n, _ in ok], [v for _, v in ok], s=10, color="0.6", label="trial")
+    _curve(a1, numbers, best_so_far(by_number, objective), "best so far")
+    _mark_failed(a1, [r.trial.number for r in by_number if r.result.status == "failed"])
+    a1.set_xlabel("trial number")
     a1.xaxis.set_major_locator(MaxNLocator(integer=True))
     a1.set_ylabel(objective.name)
     a1.legend(loc="best")
-    t0 = min((r.finished - r.seconds for r in records), default=0.0)
-    _curve(a2, [r.finished - t0 for r in records], ys)
-    a2.set_xlabel("seconds since start")
+    by_time = sorted(records, key=lambda r: r.finished)
+    t0 = min((r.finished - r.seconds for r in by_time), default=0.0)
+    _curve(a2, [r.finished - t0 for r in by_time], best_so_far(by_time, objective))
+    _mark_failed(a2, [r.finished - t0 for r in by_time if r.result.status == "failed"])
+    a2.set_xlabel("wall-clock seconds since the first trial started")
     a2.set_ylabel(f"best {objective.name}")
+    if any(r.result.status == "failed" for r in records):
+        a2.legend(loc="best")
     for a in (a1, a2):
         a.grid(alpha=0.3)
     fig.tight_layout()
@@ -91,11 +115,20 @@ def cost_figure(records: Sequence[Record], objective: Objective) -> Figure | Non
     pts = [p for p in pts if p[2] is not None and (p[0] or p[1])]
     if not pts:
         return None
+    failed = [
+        (r.result.cost.get("flops"), r.result.cost.get("params"))
+        for r in records
+        if r.result.status == "failed"
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, i, label in ((axes[0], 0, "FLOPs: multiply-adds (MACs)"), (axes[1], 1, "parameters")):
         xs = [(p[i], p[2]) for p in pts if p[i]]
         ax.scatter([x for x, _ in xs], [y for _, y in xs], s=12)
-        _count_axis(ax, [x for x, _ in xs])
+        bad = [f[i] for f in failed if f[i]]
+        _mark_failed(ax, bad)
+        if bad:
+            ax.legend(loc="best")
+        _count_axis(ax, [x for x, _ in xs] + bad)
         ax.set_xlabel(label)
         ax.set_ylabel(objective.name)
         ax.grid(alpha=0.3)
@@ -133,8 +166,10 @@ def compare_figure(runs: Sequence[tuple[str, Sequence[Record]]], objective: Obje
     """Best-so-far curves of several runs in one figure."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, records in runs:
-        _curve(ax, range(1, len(records) + 1), best_so_far(records, objective), label)
-    ax.set_xlabel("trials")
+        ordered = sorted(records, key=lambda r: r.trial.number)
+        numbers = [r.trial.number for r in ordered]
+        _curve(ax, numbers, best_so_far(ordered, objective), label)
+    ax.set_xlabel("trial number")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"best {objective.name}")
     ax.grid(alpha=0.3)

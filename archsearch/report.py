@@ -17,7 +17,7 @@ from typing import Any
 
 from archsearch import plots
 from archsearch.results import Record, Run, best_of, pareto_front
-from archsearch.runview import human
+from archsearch.runview import error_line, human
 from archsearch.strategy import count_statuses
 
 CSS = """
@@ -29,7 +29,8 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}tr.failed td{color:#a00}tr.pruned td{color:#886}tr.best td{background:#eef8ee}
 .muted{color:#777}.fig{max-width:100%;margin:.5em 0}pre{background:#f7f7f7;padding:.5em;overflow:auto;
 font-size:.8em;max-height:14em}.kpi{display:inline-block;margin-right:2em}
-.kpi b{font-size:1.3em;display:block}
+.kpi b{font-size:1.3em;display:block}p.failure{margin:.8em 0 .2em}p.failure code{color:#a00}
+details summary{cursor:pointer;color:#777;font-size:.85em}
 """
 
 
@@ -88,6 +89,18 @@ def _drawings(run: Run, record: Record, fig_dir: Path) -> list[str]:
         return []
     paths = [Path(p) for p in space.draw(record.trial.arch, fig_dir)]
     return [_img(p.read_bytes(), p.stem) for p in paths if p.suffix == ".png"]
+
+
+def _failure(record: Record) -> str:
+    """A failure box: the error line (what ``show`` prints) first, the full text folded below."""
+    text = (record.result.error or "").strip()
+    head = (
+        f'<p class="failure"><b>trial {record.trial.number}</b>: '
+        f"<code>{html.escape(error_line(text))}</code></p>"
+    )
+    if "\n" not in text:
+        return head
+    return f"{head}<details><summary>traceback</summary><pre>{html.escape(text)}</pre></details>"
 
 
 def write_report(run: Run | str | Path) -> Path:
@@ -176,9 +189,7 @@ def write_report(run: Run | str | Path) -> Path:
     if not failures:
         parts.append('<p class="muted">None.</p>')
     for r in failures:
-        parts.append(
-            f"<p>trial {r.trial.number}</p><pre>{html.escape(r.result.error or '')}</pre>"
-        )
+        parts.append(_failure(r))
 
     page = (
         f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>archsearch {html.escape(run.path.name)}"

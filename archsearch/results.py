@@ -146,6 +146,10 @@ class Run:
             raise ValueError(f"{p / RUN_JSON} is not valid JSON ({e}); not a run folder") from None
         if not isinstance(cfg, dict):
             raise ValueError(f"{p / RUN_JSON} holds a {type(cfg).__name__}, not a run's settings")
+        if not {"id", "space"} & cfg.keys():
+            raise ValueError(
+                f"{p / RUN_JSON} holds no run settings (no id, no space); not a run folder"
+            )
         return cls(p)
 
     @property

@@ -118,7 +118,7 @@ def test_show_with_several_objectives_names_the_pareto_front(tmp_path, capsys):
             ["search", "--strategy", "dedup", "--strategy-opt", "strategy=5"],
             ["unknown strategy '5'; known: "],
         ),
-        (["search", "--out", "/dev/null/x"], ["Not a directory", "/dev/null/x"]),
+        (["search", "--out", "/dev/null/x"], ["is a file, not a folder", "/dev/null/x"]),
         (
             ["search", "--space", "cnn", "--space-opt", "foo=1"],
             ["space 'cnn' has no option 'foo'; options: stages, family, widths"],
@@ -139,6 +139,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragments):
 
 
 def test_missing_cifar_files_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "data").mkdir()  # a folder without the files (a missing folder: its own error)
     argv = ["search", "--dataset", "cifar10", "--data-root", str(tmp_path / "data")]
     code, _, err = run_cli(capsys, *argv, "--out", str(tmp_path / "runs"), "--quiet")
     assert_one_line_error(code, err, "CIFAR-10 not found", "cifar-10-batches-py", "--data-root")
@@ -348,3 +349,26 @@ def test_a_missing_nb201_table_leaves_no_run_folder(tmp_path, capsys):
     code, _, err = run_cli(capsys, *argv)
     assert_one_line_error(code, err, "NAS-Bench-201 table not found", "missing.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_off_a_terminal_is_whole_lines(capsys):
+    """A log gets a line per trial (small budgets) or per 5 %, no carriage returns, one end."""
+    import io
+
+    from archsearch.progress import ProgressBar
+    from archsearch.strategy import Objective
+
+    arch = Architecture("deeparchitect", {"width": 16})
+    for total, expected in ((5, 5), (100, 20)):
+        stream = io.StringIO()
+        bar = ProgressBar(total, 0, Objective("accuracy"), None, stream=stream)
+        for i in range(total):
+            result = Result.failed("boom") if i == 1 else Result(metrics={"accuracy": i / total})
+            bar(Record(Trial(i, arch), result))
+        bar.close()
+        text = stream.getvalue()
+        lines = text.splitlines()
+        assert "\r" not in text and len(lines) == expected, text
+        assert lines[-1].startswith(f"archsearch: trials {total}/{total} (100%), 1 failed")
+        assert f"best accuracy={(total - 1) / total:.4g}" in lines[-1]
+        assert all("trials" in line for line in lines)

@@ -189,3 +189,25 @@ def test_trial_axes_have_whole_numbers_only(tmp_path):
         fig.canvas.draw()
         ticks = fig.axes[0].get_xticks()
         assert len(ticks) and all(float(t).is_integer() for t in ticks), ticks
+
+
+def test_failed_trials_are_marked_and_the_trial_axis_is_0_based(tmp_path):
+    from archsearch import plots
+
+    records = make_run(tmp_path, "a", n=12).records()  # trial 3 failed
+    fig = plots.progress_figure(records, Objective("accuracy"))
+    by_label = {c.get_label(): c for c in fig.axes[0].collections}
+    assert by_label["failed (1)"].get_offsets()[:, 0].tolist() == [3.0]
+    ok_x = by_label["trial"].get_offsets()[:, 0].tolist()
+    assert ok_x == [0, 1, 2, *range(4, 12)]  # the numbers of the tables, failed one left out
+    assert fig.axes[1].get_xlabel() == "wall-clock seconds since the first trial started"
+    assert any(c.get_label() == "failed (1)" for c in fig.axes[1].collections)
+    cost = plots.cost_figure(records, Objective("accuracy"))
+    assert all(any(c.get_label() == "failed (1)" for c in a.collections) for a in cost.axes)
+
+
+def test_a_failure_box_leads_with_its_error_line_and_folds_the_traceback(tmp_path):
+    page = write_report(make_run(tmp_path, "r")).read_text()
+    head = "<b>trial 3</b>: <code>RuntimeError: injected &lt;boom&gt;</code></p><details>"
+    assert head in page
+    assert "<summary>traceback</summary><pre>Traceback (most recent call last):" in page

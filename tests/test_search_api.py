@@ -120,7 +120,7 @@ def test_bad_names_and_options(tmp_path: Path) -> None:
         search(SPACE, strategy_options={"temperature": 1}, evaluator=score, out=tmp_path)
     with pytest.raises(ValueError, match="executor 'local' has no option 'workers'"):
         search(SPACE, executor_options={"workers": 2}, evaluator=score, out=tmp_path)
-    with pytest.raises(ValueError, match="budget must be >= 0"):
+    with pytest.raises(ValueError, match="budget must be from 1 to "):
         search(SPACE, evaluator=score, budget=-1, out=tmp_path)
     with pytest.raises(FileNotFoundError, match="not a run folder"):
         search(resume=tmp_path / "nope")
@@ -313,7 +313,7 @@ def test_resume_needs_unregistered_objects_again(tmp_path: Path) -> None:
     data = load_data("synthetic", size=40)
     data.name = "mine"
     run2 = search(
-        SPACE, dataset=data, budget=0, out=tmp_path, run_id="d", progress=False, report=False
+        SPACE, dataset=data, budget=1, out=tmp_path, run_id="d", progress=False, report=False
     )
     with pytest.raises(ValueError, match="dataset 'mine' is not registered; pass dataset="):
         search(SPACE, resume=run2.path)

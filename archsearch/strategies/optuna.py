@@ -20,11 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import optuna
 
 from archsearch.arch import Architecture
+from archsearch.options import check_options
 from archsearch.params import Choice, Float, Int, Param, Value
 from archsearch.space import Space
 from archsearch.strategy import Result, Strategy, Trial
@@ -52,7 +54,12 @@ def make_sampler(name: str, seed: int, **options: Any) -> optuna.samplers.BaseSa
             "conditional decisions are drawn at random",
             stacklevel=2,
         )
-    return classes[name](seed=seed, **options)
+    what = f"Optuna sampler '{name}'"
+    check_options(what, classes[name], options, fixed=("seed",))
+    try:
+        return classes[name](seed=seed, **options)
+    except (TypeError, ValueError) as e:  # a value Optuna itself refuses
+        raise ValueError(f"{what}: {e}") from None
 
 
 def distribution(p: Param) -> optuna.distributions.BaseDistribution:
@@ -96,6 +103,11 @@ class OptunaStrategy(Strategy):
         if quiet:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.sampler_name = sampler
+        if sampler_options is not None and not isinstance(sampler_options, Mapping):
+            raise ValueError(
+                f"strategy 'optuna': option sampler_options must be a JSON object such as "
+                f'{{"n_startup_trials": 5}}, got {sampler_options!r}'
+            )
         self.study = optuna.create_study(
             sampler=make_sampler(sampler, self.seed, **(sampler_options or {})),
             directions=["maximize"] * len(self.objectives),

@@ -16,6 +16,15 @@ from pathlib import Path
 from typing import Any
 
 _DEFAULTS = {"epochs": 20, "blocks": 3, "width": 8}
+#: Seed blocks and layers per block: a bound far past any published self-expanding network.
+_MAX_DEPTH = 1000
+
+
+def BLOCKS(text: str) -> int:  # noqa: N802  (an argparse type, named for its messages)
+    """A positive depth of at most ``_MAX_DEPTH``."""
+    from archsearch.commands._argtypes import number
+
+    return number(int, 0, strict=True, high=_MAX_DEPTH)(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         GrowthSettings,
     )
 
+    from archsearch.commands import _argtypes as at
+
     d = GrowthSettings()
+    nonneg = at.nonnegative_float
     p = subparsers.add_parser(
         "expand",
         help="grow a CNN while it trains (natural expansion score) and print the trajectory",
@@ -36,31 +48,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--dataset", default="digits", help="dataset name (default: digits)")
     p.add_argument("--data-root", default=None, help="folder of file-based datasets")
-    p.add_argument("--epochs", type=int, default=_DEFAULTS["epochs"], help="default: 20")
-    p.add_argument("--blocks", type=int, default=_DEFAULTS["blocks"], help="seed blocks (3)")
-    p.add_argument("--width", type=int, default=_DEFAULTS["width"], help="seed width (8)")
-    p.add_argument("--tau", type=float, default=d.tau, help=f"relative threshold ({d.tau})")
-    p.add_argument("--alpha", type=float, default=d.alpha, help=f"absolute threshold ({d.alpha})")
-    p.add_argument("--cooldown", type=int, default=d.cooldown, help=f"epochs ({d.cooldown})")
+    p.add_argument("--epochs", type=at.epochs, default=_DEFAULTS["epochs"], help="default: 20")
+    p.add_argument("--blocks", type=BLOCKS, default=_DEFAULTS["blocks"], help="seed blocks (3)")
+    p.add_argument("--width", type=at.size, default=_DEFAULTS["width"], help="seed width (8)")
+    p.add_argument("--tau", type=nonneg, default=d.tau, help=f"relative threshold ({d.tau})")
+    p.add_argument("--alpha", type=nonneg, default=d.alpha, help=f"absolute threshold ({d.alpha})")
+    p.add_argument("--cooldown", type=at.size, default=d.cooldown, help=f"epochs ({d.cooldown})")
     p.add_argument("--allowed", choices=ALLOWED, default=d.allowed, help="growths allowed")
-    p.add_argument("--widen-by", type=int, default=d.widen_by, help=f"channels ({d.widen_by})")
+    p.add_argument("--widen-by", type=at.size, default=d.widen_by, help=f"channels ({d.widen_by})")
     p.add_argument("--layer-init", choices=LAYER_INITS, default=d.layer_init)
-    p.add_argument("--layer-cost", type=float, default=d.layer_cost, help="depth cost factor")
-    p.add_argument("--max-params", type=int, default=d.max_params, help="capacity cap")
-    p.add_argument("--max-width", type=int, default=d.max_width)
-    p.add_argument("--max-layers", type=int, default=d.max_layers, help="layers per block")
+    p.add_argument(
+        "--layer-cost", type=at.positive_float, default=d.layer_cost, help="depth cost factor"
+    )
+    p.add_argument("--max-params", type=at.positive_int, default=d.max_params, help="capacity cap")
+    p.add_argument("--max-width", type=at.size, default=d.max_width)
+    p.add_argument("--max-layers", type=BLOCKS, default=d.max_layers, help="layers per block")
     p.add_argument(
         "--select", choices=SELECTIONS, default=d.select, help="ranking of passing growths"
     )
     p.add_argument("--fisher", choices=FISHERS, default=d.fisher)
-    p.add_argument("--damping", type=float, default=d.damping)
-    p.add_argument("--score-size", type=int, default=d.score_size, help="held-out examples")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--damping", type=at.positive_float, default=d.damping)
+    p.add_argument("--score-size", type=at.size, default=d.score_size, help="held-out examples")
+    p.add_argument("--batch-size", type=at.size, default=64)
+    p.add_argument("--lr", type=at.positive_float, default=0.05, help="learning rate (0.05)")
+    p.add_argument("--seed", type=at.seed, default=0)
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    p.add_argument("--out", default="results", help="parent of the run folder (results)")
-    p.add_argument("--run-id", default=None, help="run folder name")
+    p.add_argument(
+        "--out", type=at.out_folder, default="results", help="parent of the run folder (results)"
+    )
+    p.add_argument("--run-id", type=at.run_id, default=None, help="run folder name")
     p.set_defaults(func=run)
 
 
@@ -71,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from archsearch.arch import Architecture
     from archsearch.cli import check_device
     from archsearch.data import load_data
-    from archsearch.results import Run
+    from archsearch.results import RUN_JSON, Run
 
     fixed = {
         k: getattr(args, k)
@@ -88,12 +104,8 @@ def run(args: argparse.Namespace) -> int:
             "score_size",
         )
     }
-    if args.epochs < 1:
-        raise ValueError(f"--epochs must be >= 1, got {args.epochs}")
-    if args.max_params is not None and args.max_params < 1:
-        raise ValueError(
-            f"--max-params must be >= 1 (or left out for no cap), got {args.max_params}"
-        )
+    if args.data_root is not None and not Path(args.data_root).is_dir():
+        raise ValueError(f"--data-root {args.data_root!r} is not a folder")
     check_device(args.device)
     GrowthSettings(
         tau=args.tau, alpha=args.alpha, cooldown=args.cooldown, allowed=args.allowed, **fixed
@@ -121,7 +133,13 @@ def run(args: argparse.Namespace) -> int:
         )
     )
     data = load_data(args.dataset, root=args.data_root)
+    _check_seed_size(space, arch, data, args.max_params)
     run_id = args.run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-expand-{args.dataset}-s{args.seed}"
+    if (Path(args.out) / run_id / RUN_JSON).exists():
+        raise ValueError(
+            f"run folder {Path(args.out) / run_id} already exists; expand starts a new run each "
+            "time: give another --run-id or --out"
+        )
     config: dict[str, Any] = {
         "command": "expand",
         "space": "expanding",
@@ -149,6 +167,20 @@ def run(args: argparse.Namespace) -> int:
     finally:
         folder.close()
     return _print_end(grown)
+
+
+def _check_seed_size(space: Any, arch: Any, data: Any, max_params: int | None) -> None:
+    """Refuse a seed network over the capacity cap before anything is made or written."""
+    from archsearch.spaces.expanding.spec import spec_params
+
+    if max_params is None:
+        return
+    params = spec_params(space.spec(arch, data.task))
+    if params > max_params:
+        raise ValueError(
+            f"the seed network (--blocks, --width) has {params:,} parameters, over "
+            f"--max-params {max_params:,}; lower --blocks or --width or raise --max-params"
+        )
 
 
 def _grow(folder: Any, space: Any, arch: Any, trainer: Any) -> Any:

@@ -11,11 +11,20 @@ multiply-adds of one forward pass (the space's analytic count, else fvcore).
 from __future__ import annotations
 
 import argparse
-import json
+import os
 from pathlib import Path
 from typing import Any
 
 from archsearch.arch import Architecture
+from archsearch.cli import key_value
+from archsearch.commands._argtypes import number, positive_float, size
+
+#: Cells per stack: NASNet-A's largest published model has N = 6; past this bound even the
+#: analytic count takes minutes, so the value is refused at once.
+CELLS = number(int, 0, strict=True, high=1000)
+#: The most trainable parameters ``build`` makes (even on the meta device, module making grows
+#: with the size): 10^10, 40 GB of float32 weights.
+MAX_PARAMS = 10**10
 
 _SPACE_FLAGS = {
     "cells": "cells",
@@ -38,19 +47,26 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--arch", required=True, help="run folder, best.json, architecture file or genotype name"
     )
-    p.add_argument("--cells", type=int, help="N: normal cells per stack (nasnet)")
-    p.add_argument("--filters", type=int, help="F: penultimate filters, a multiple of 24 (nasnet)")
+    p.add_argument("--cells", type=CELLS, help="N: normal cells per stack (nasnet)")
+    p.add_argument(
+        "--filters", type=size, help="F: penultimate filters, a multiple of 24 (nasnet)"
+    )
     p.add_argument("--layout", choices=("cifar", "imagenet"), help="network layout (nasnet)")
     p.add_argument("--concat", choices=("released", "unused"), help="cell output rule (nasnet)")
-    p.add_argument("--stem-multiplier", type=float, help="stem width multiplier (nasnet)")
+    p.add_argument("--stem-multiplier", type=positive_float, help="stem width multiplier (nasnet)")
     p.add_argument("--aux-head", action="store_true", default=None, help="add the auxiliary head")
     p.add_argument(
-        "--space-opt", action="append", default=[], metavar="K=V", help="other space option"
+        "--space-opt",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="other space option, value as JSON",
     )
-    p.add_argument("--classes", type=int, help="classes (default 10; 1000 for layout imagenet)")
-    p.add_argument("--resolution", type=int, help="input size (default 32; 224 for imagenet)")
-    p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
-    p.add_argument("--save", type=Path, help="write the model (state dict + arch JSON) here")
+    p.add_argument("--classes", type=size, help="classes (default 10; 1000 for layout imagenet)")
+    p.add_argument("--resolution", type=size, help="input size (default 32; 224 for imagenet)")
+    p.add_argument("--channels", type=size, default=3, help="input channels (default 3)")
+    p.add_argument("--save", help="write the model (state dict + arch JSON) to this file")
     p.set_defaults(func=run)
     from archsearch.commands.zoo import extend
 
@@ -58,15 +74,7 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    opts: dict[str, Any] = {}
-    for item in args.space_opt:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--space-opt {item!r} must look like KEY=VALUE")
-        try:
-            opts[key] = json.loads(value)
-        except json.JSONDecodeError:
-            opts[key] = value
+    opts: dict[str, Any] = dict(args.space_opt)
     for flag, key in _SPACE_FLAGS.items():
         if getattr(args, flag) is not None:
             opts[key] = getattr(args, flag)
@@ -94,15 +102,42 @@ def _scaled(n: float) -> str:
     return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.2f}M"
 
 
+def _memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_size(params: float, save: Path | None) -> None:
+    """Refuse a network too large to make (or, with ``--save``, to hold in memory) at once."""
+    if params > MAX_PARAMS:
+        raise ValueError(
+            f"the network would have {_scaled(params)} parameters; build makes at most "
+            f"{_scaled(MAX_PARAMS)} (lower --cells, --filters or --stem-multiplier)"
+        )
+    memory = _memory()
+    if save is not None and memory is not None and 4 * params > memory / 2:
+        raise ValueError(
+            f"the network's {_scaled(params)} float32 parameters need "
+            f"{4 * params / 2**30:.1f} GiB; --save holds them in memory and this machine has "
+            f"{memory / 2**30:.1f} GiB (lower --cells or --filters)"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``archsearch build``."""
+    from archsearch.commands._argtypes import check_output_file
+
+    save = None if args.save is None else check_output_file(args.save, "--save")
+    opts = _options(args)
+
     import torch
 
     from archsearch.complexity import count
     from archsearch.registry import get_space
     from archsearch.space import Task
 
-    opts = _options(args)
     try:
         space = get_space(args.space, **opts)
     except TypeError as e:
@@ -113,26 +148,24 @@ def run(args: argparse.Namespace) -> int:
     imagenet = opts.get("layout") == "imagenet"
     res = (224 if imagenet else 32) if args.resolution is None else args.resolution
     classes = (1000 if imagenet else 10) if args.classes is None else args.classes
-    for name, v in (("--resolution", res), ("--classes", classes), ("--channels", args.channels)):
-        if v < 1:
-            raise ValueError(f"{name} must be >= 1, got {v}")
     task = Task((args.channels, res, res), classes)
     cx = space.complexity(arch, task)
-    if args.save is None:
-        with torch.device("meta"):
-            model = space.build(arch, task)
-    else:
-        model = space.build(arch, task)
-    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if cx is not None:
+        _check_size(cx["params"], save)
+    with torch.device("meta"):
+        meta = space.build(arch, task)
+    params = sum(p.numel() for p in meta.parameters() if p.requires_grad)
+    _check_size(params, save)
+    model = space.build(arch, task) if save is not None else meta
     if cx is None:
-        cx = count(space.build(arch, task) if args.save is None else model, task.input_shape)
+        cx = count(model if save is not None else space.build(arch, task), task.input_shape)
     print(f"space: {space!r}")
     print(f"input: {args.channels}x{res}x{res}, classes: {classes}")
     print(f"params (trainable): {params:,} ({_scaled(params)})")
     flops = int(cx["flops"])
     print(f"FLOPs, multiply-adds (MACs) of conv + linear: {flops:,} ({_scaled(flops)})")
-    if args.save is not None:
-        args.save.parent.mkdir(parents=True, exist_ok=True)
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
         torch.save(
             {
                 "arch": arch.to_json(),
@@ -140,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
                 "task": {"input_shape": list(task.input_shape), "num_classes": classes},
                 "state_dict": model.state_dict(),
             },
-            args.save,
+            save,
         )
-        print(f"saved: {args.save}")
+        print(f"saved: {save}")
     return 0
