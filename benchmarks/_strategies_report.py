@@ -55,7 +55,7 @@ def markdown(record: dict) -> str:
     ]
     if record.get("not_registered"):
         lines += [f"Not registered in this tree: {', '.join(record['not_registered'])}.", ""]
-    for key, block in record["results"].items():
+    for block in record["results"].values():
         lines += [
             f"## {block['landscape']} landscape, {block['group']} seeds "
             f"{block['seeds'][0]}-{block['seeds'][1]}",

@@ -82,6 +82,7 @@ class SMBO(Strategy):
         self.preds = np.zeros(0)
         self.since_fit = 0
         self.fitted = False
+        self.worst: float | None = None
         self.params: dict[str, Param] = {}
 
     def attach(self, space: Space) -> None:
@@ -124,7 +125,10 @@ class SMBO(Strategy):
         return n <= self.refit_warm or self.since_fit >= self.refit_ratio * n
 
     def ask(self) -> Trial:
-        if self.n_asked < self.initial or not any(v is not None for v in self.values):
+        if self.n_asked < self.initial or (
+            self.model.model is None if self.model.online else not any(
+                v is not None for v in self.values)
+        ):
             arch = draw_unseen(self._sample, self.seen, self.retries)
         else:
             arch = self._propose()
@@ -148,7 +152,10 @@ class SMBO(Strategy):
         keep = [i for i, a in enumerate(self.pool) if a.key not in self.seen]
         self.pool = [self.pool[i] for i in keep]
         self.preds = self.preds[keep]
-        if self._due():
+        if self.model.online:
+            self.pool += new
+            self.preds = self.model.acquire(self.pool, self.params)
+        elif self._due():
             self._refit()
             self.pool += new
             self.preds = self.model.acquire(self.pool, self.params)
@@ -188,8 +195,17 @@ class SMBO(Strategy):
         self.seen.add(trial.arch.key)
         self._note(trial.arch)
         self.archs.append(trial.arch)
-        self.values.append(self.score(result))
+        value = self.score(result)
+        self.values.append(value)
         self.since_fit += 1
+        if self.model.online:
+            if value is None:
+                # A failure is learnt as the worst score seen (not at all before any success).
+                if self.worst is None:
+                    return
+                value = self.worst
+            self.worst = value if self.worst is None else min(self.worst, value)
+            self.model.observe(trial.arch, value, self.params)
 
 
 class NgramSMBO(SMBO):
