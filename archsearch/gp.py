@@ -4,7 +4,8 @@ Squared-exponential kernel ``k(a, b) = exp(-|a - b|^2 / (2 s m))`` on feature ve
 the median pairwise squared distance of the training points and ``s`` a relative length scale;
 ``noise`` is added to the diagonal. Targets are rank-transformed to normal scores (a Gaussian
 copula), which keeps the fit robust to outliers such as diverged trainings. ``(s, noise)`` is
-picked by marginal likelihood on a small grid (one Cholesky factor per grid point).
+picked by marginal likelihood on a small grid (one Cholesky factor per grid point, on at most
+``TUNE_POINTS`` of the kept observations: the best and the most recent).
 
 Why online: a search asks for the model after every result, and refitting on every result seen
 grows without bound (the first landing stalled 60-380 ms at a refit after thousands of trials).
@@ -20,15 +21,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 SCALES = (0.25, 0.5, 1.0, 2.0)
 NOISES = (1e-3, 1e-2, 1e-1)
+TUNE_POINTS = 64
 
 
 class OnlineGP:
     """GP regression on a bounded, sliding training set (see the module docstring)."""
 
-    def __init__(self, max_points: int = 128, tune_every: int = 8) -> None:
+    def __init__(self, max_points: int = 128, tune_every: int = 16) -> None:
         if max_points < 2 or tune_every < 1:
             raise ValueError(
                 f"need max_points >= 2 and tune_every >= 1; got {max_points}, {tune_every}"
@@ -87,29 +90,40 @@ class OnlineGP:
         ranks = ((ends - counts + 1 + ends) / 2.0)[inverse]
         return ndtri((ranks - 0.5) / len(self.y))
 
+    def _tune(self, z: np.ndarray) -> None:
+        # Grid search on at most ``TUNE_POINTS`` kept points (the best and the most recent).
+        n = len(z)
+        idx = np.arange(n)
+        if n > TUNE_POINTS:
+            best = np.argsort(-z, kind="stable")[: TUNE_POINTS // 2]
+            rest = np.setdiff1d(idx, best)[-(TUNE_POINTS - len(best)) :]
+            idx = np.concatenate([best, rest])
+        D2, zz = self.D2[np.ix_(idx, idx)], z[idx]
+        pos = D2[np.triu_indices(len(idx), 1)]
+        pos = pos[pos > 0]
+        self.med = float(np.median(pos)) if pos.size else 1.0
+        best_ll, eye = -np.inf, np.eye(len(idx))
+        for s in SCALES:
+            K0 = np.exp(-D2 / (2.0 * s * self.med))
+            for noise in NOISES:
+                L = np.linalg.cholesky(K0 + noise * eye)
+                v = solve_triangular(L, zz, lower=True)
+                ll = -0.5 * v @ v - np.log(np.diag(L)).sum()
+                if ll > best_ll:
+                    best_ll, self.scale, self.noise = ll, s, noise
+        self.since_tune = 0
+
     def _refresh(self) -> None:
         if self.factor is not None or not len(self.y):
             return
         z = self._z()
-        n = len(z)
         if self.since_tune >= self.tune_every or self.count <= self.tune_every:
-            pos = self.D2[np.triu_indices(n, 1)]
-            pos = pos[pos > 0]
-            self.med = float(np.median(pos)) if pos.size else 1.0
-            best_ll = -np.inf
-            for s in SCALES:
-                K0 = np.exp(-self.D2 / (2.0 * s * self.med))
-                for noise in NOISES:
-                    L = np.linalg.cholesky(K0 + noise * np.eye(n))
-                    v = np.linalg.solve(L, z)
-                    ll = -0.5 * v @ v - np.log(np.diag(L)).sum()
-                    if ll > best_ll:
-                        best_ll, self.scale, self.noise = ll, s, noise
-            self.since_tune = 0
-        K = np.exp(-self.D2 / (2.0 * self.scale * self.med)) + self.noise * np.eye(n)
+            self._tune(z)
+        K = np.exp(-self.D2 / (2.0 * self.scale * self.med))
+        K[np.diag_indices_from(K)] += self.noise
         L = np.linalg.cholesky(K)
-        L_inv = np.linalg.solve(L, np.eye(n))
-        self.factor = (L_inv, L_inv.T @ (L_inv @ z), float(z.max()))
+        alpha = solve_triangular(L.T, solve_triangular(L, z, lower=True), lower=False)
+        self.factor = (L, alpha, float(z.max()))
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the transformed score at rows of ``X``."""
@@ -126,12 +140,12 @@ class OnlineGP:
             extra = 0.0
         if not len(self.y):
             return np.zeros(len(X)), np.ones(len(X))
-        L_inv, alpha, _ = self.factor
+        L, alpha, _ = self.factor
         d2 = (X * X).sum(1)[:, None] + (self.X * self.X).sum(1)[None, :] - 2.0 * X @ self.X.T
         d2 = np.clip(d2 + (extra[:, None] if np.ndim(extra) else 0.0), 0.0, None)
         Ks = np.exp(-d2 / (2.0 * self.scale * self.med))
-        V = Ks @ L_inv.T
-        var = np.clip(1.0 - (V * V).sum(axis=1), 1e-12, None)
+        V = solve_triangular(L, Ks.T, lower=True)
+        var = np.clip(1.0 - (V * V).sum(axis=0), 1e-12, None)
         return Ks @ alpha, np.sqrt(var)
 
     def expected_improvement(self, X: np.ndarray) -> np.ndarray:

@@ -200,6 +200,16 @@ class Surrogate:
                 return self.model.predict(self.features.transform(archs, params))[0]
         return self.model.predict(self.features.transform(archs, params))
 
+    def encode(self, archs: Sequence[Architecture], params: dict[str, Param]) -> np.ndarray:
+        """Feature rows of ``archs``, their values joining the vocabulary (``gp``)."""
+        self.features.fit(archs, params)
+        return self.features.transform(archs, params)
+
+    def acquire_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Expected improvement at rows from :meth:`encode` (``gp``, fitted)."""
+        with one_thread():
+            return self.model.expected_improvement(X)
+
     def acquire(self, archs: Sequence[Architecture], params: dict[str, Param]) -> np.ndarray:
         """Acquisition values (larger is better): EI for ``gp``, the prediction otherwise."""
         if self.kind == "gp" and self.model is not None and archs:

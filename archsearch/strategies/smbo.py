@@ -18,6 +18,7 @@ Failed or NaN results are fitted at the worst score seen.
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,10 @@ class SMBO(Strategy):
         surrogate: str = "gp",
         trees: int = 32,
         alpha: float | None = None,
-        initial: int = 10,
-        epsilon: float = 0.1,
+        initial: int = 6,
+        epsilon: float = 0.05,
         fresh: int = 4,
-        mutants: int = 6,
+        mutants: int = 10,
         top: int = 5,
         pool: int = 128,
         refit_warm: int = 40,
@@ -79,7 +80,10 @@ class SMBO(Strategy):
         self.values: list[float | None] = []
         self.seen: set[str] = set()
         self.pool: list[Architecture] = []
+        self.pool_X = np.zeros((0, 0))
         self.preds = np.zeros(0)
+        # The ``top`` best told trials as sorted (-score, index) pairs, kept as results arrive.
+        self.ranked: list[tuple[float, int]] = []
         self.since_fit = 0
         self.fitted = False
         self.worst: float | None = None
@@ -138,10 +142,7 @@ class SMBO(Strategy):
 
     def _propose(self) -> Architecture:
         fresh = [self._sample() for _ in range(self.fresh)]
-        ranked = sorted(
-            (i for i, v in enumerate(self.values) if v is not None),
-            key=lambda i: -self.values[i],  # type: ignore[operator]
-        )[: self.top]
+        ranked = [i for _, i in self.ranked]
         mutants = []
         for _ in range(self.mutants):
             parent = self.archs[ranked[int(self.rng.integers(len(ranked)))]]
@@ -153,8 +154,10 @@ class SMBO(Strategy):
         self.pool = [self.pool[i] for i in keep]
         self.preds = self.preds[keep]
         if self.model.online:
+            # Pool rows are encoded once; a grown vocabulary only appends zero columns.
             self.pool += new
-            self.preds = self.model.acquire(self.pool, self.params)
+            self.pool_X = _stack(self.pool_X[keep], self.model.encode(new, self.params))
+            self.preds = self.model.acquire_matrix(self.pool_X)
         elif self._due():
             self._refit()
             self.pool += new
@@ -184,6 +187,8 @@ class SMBO(Strategy):
                 kept.append(int(i))
         self.pool = [self.pool[i] for i in kept]
         self.preds = self.preds[kept]
+        if self.model.online:
+            self.pool_X = self.pool_X[kept]
         assert picked is not None
         memo = self.model.features.memo
         if len(memo) > 2 * (len(self.archs) + self.pool_size + self.fresh + self.mutants):
@@ -197,6 +202,9 @@ class SMBO(Strategy):
         self.archs.append(trial.arch)
         value = self.score(result)
         self.values.append(value)
+        if value is not None:
+            bisect.insort(self.ranked, (-value, len(self.values) - 1))
+            del self.ranked[self.top :]
         self.since_fit += 1
         if self.model.online:
             if value is None:
@@ -217,3 +225,10 @@ class NgramSMBO(SMBO):
         ).items():
             knobs.setdefault(k, v)
         super().__init__(space, objectives, seed, **knobs)
+
+
+def _stack(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Rows of ``A`` over rows of ``B``, the narrower padded with zero columns."""
+    w = max(A.shape[1], B.shape[1])
+    pad = [np.hstack([M, np.zeros((len(M), w - M.shape[1]))]) for M in (A, B)]
+    return np.vstack(pad)
