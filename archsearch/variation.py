@@ -61,6 +61,13 @@ def mutate(space: Space, arch: Architecture, rng: np.random.Generator) -> Archit
     return _recomplete(space, old, {target.name: new_value}, rng)
 
 
+def change(
+    space: Space, arch: Architecture, name: str, value: Value, rng: np.random.Generator
+) -> Architecture:
+    """``arch`` with decision ``name`` set to ``value``, the space re-completed around it."""
+    return _recomplete(space, arch.decisions, {name: value}, rng)
+
+
 def _recomplete(
     space: Space, old: dict[str, Value], forced: dict[str, Value], rng: np.random.Generator
 ) -> Architecture:

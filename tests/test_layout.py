@@ -27,10 +27,12 @@ SPACES = [
     "simq-vit",
 ]
 STRATEGIES = [
+    "bananas",
     "dedup",
     "deepmad",
     "evolution",
     "linas",
+    "local-search",
     "mcts",
     "mcts-bisect",
     "nsga2",

@@ -11,6 +11,10 @@ from archsearch.registry import register_lazy
 
 _PKG = "archsearch.strategies"
 CATALOG: dict[str, tuple[str, str]] = {
+    "bananas": (
+        f"{_PKG}.bananas:BANANAS",
+        "BANANAS: MLP-ensemble predictor on path encodings, Thompson sampling on mutants",
+    ),
     "dedup": (f"{_PKG}.dedup:Dedup", "wrap a strategy so it never proposes a repeat"),
     "evolution": (
         f"{_PKG}.evolution:RegularizedEvolution",
@@ -19,6 +23,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "linas": (
         f"{_PKG}.linas:LINAS",
         "LINAS: NSGA-II on ridge/SVR predictors, validated per round",
+    ),
+    "local-search": (
+        f"{_PKG}.local_search:LocalSearch",
+        "hill climbing over one-decision moves, random restarts at local optima",
     ),
     "mcts": (f"{_PKG}.mcts:MCTS", "Monte Carlo tree search (UCT), DeepArchitect style"),
     "mcts-bisect": (

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from archsearch.arch import Architecture
 from archsearch.params import Choice, Param, Value
+from archsearch.paths import PathEncoding
 from archsearch.space import Space, Task
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 EDGE_NAMES = tuple(f"edge_{j}_{i}" for j, i in EDGES)
 _PARAMS = tuple(Choice(name, OPS) for name in EDGE_NAMES)
+_PATHS = PathEncoding(dict(zip(EDGES, EDGE_NAMES)), OPS)
 _ARCH_STR = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
 
 
@@ -76,6 +80,10 @@ class NB201Space(Space):
             return self._lookup
         path = os.environ.get(ENV_VAR)
         return TableEvaluator(path) if path else None
+
+    def encode(self, archs: Sequence[Architecture]) -> np.ndarray:
+        """BANANAS's path encoding (:mod:`archsearch.paths`): 84 indicators of op sequences."""
+        return _PATHS.encode([a.decisions for a in archs])
 
     def next_param(self, partial: Mapping[str, Value]) -> Param | None:
         k = len(partial)
