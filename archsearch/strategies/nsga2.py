@@ -163,13 +163,16 @@ class NSGA2Strategy(Strategy):
         space: Space,
         objectives: Any = None,
         seed: int = 0,
-        population: int = 20,
+        population: int | None = None,
         crossover: float = 0.9,
         mutation: float = 1.0,
         retries: int = RETRIES,
         steady: bool | None = None,
     ) -> None:
         super().__init__(space, objectives, seed)
+        if population is None:
+            # 8 for one objective (seeds 0-59, NB201 valid and test), 20 for several.
+            population = 8 if len(self.objectives) == 1 else 20
         self.core = NSGA2(space, population, crossover, mutation, retries)
         # Steady state by default for one objective (see the module docstring).
         self.steady = len(self.objectives) == 1 if steady is None else bool(steady)
