@@ -80,6 +80,25 @@ def markdown(record: dict) -> str:
             )
         lines.append("")
     lines += summary(record)
+    mo = record.get("two_objective")
+    if mo:
+        lines += [
+            "## Two objectives: maximize validation accuracy, minimize training time",
+            "",
+            "Tuning seeds; hypervolume with accuracy in [0, 1] and time / largest time, reference "
+            f"point {tuple(mo['reference'])} in (accuracy, -time) orientation; budget {b}. The "
+            f"whole table's front ({mo['table_front_size']} cells) has hypervolume "
+            f"{mo['table_front_hv']:.4f}.",
+            "",
+            "| method | hypervolume | front size |",
+            "|---|---|---|",
+        ]
+        for label, r in mo.items():
+            if isinstance(r, dict):
+                lines.append(
+                    f"| {label} | {r['hv_mean']:.4f} ± {r['hv_std']:.4f} | {r['front_size']:.1f} |"
+                )
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

@@ -112,6 +112,45 @@ def run_native(name: str, scores: dict[str, float], seed: int, budget: int):
     return out, len(cells)
 
 
+MULTI = {
+    "nsga2": ("nsga2", {}),
+    "random": ("random", {}),
+    "optuna-nsga2": ("optuna", {"sampler": "nsga2"}),
+}
+
+
+def two_objective(table: TableEvaluator, seeds: int, budget: int) -> dict:
+    """Hypervolume of the fronts found on (valid accuracy, training time), tuning seeds."""
+    from archsearch.spaces.nb201 import from_arch_str
+
+    from archsearch.pareto import hypervolume, pareto_mask
+
+    t_max = max(r["train_seconds"] for r in table.rows.values())
+
+    def point(result: Result) -> tuple[float, float]:
+        return (result.metrics["accuracy"], -result.cost["train_seconds"] / t_max)
+
+    everything = np.array([point(table(from_arch_str(k))) for k in table.rows])
+    ref = [0.0, -1.0]
+    out = {"reference": ref, "table_front_hv": hypervolume(everything, ref)}
+    out["table_front_size"] = int(pareto_mask(everything).sum())
+    for label, (name, knobs) in MULTI.items():
+        hv, sizes = [], []
+        for seed in range(seeds):
+            strategy = get_strategy(name)(
+                get_space("nb201"), objectives="accuracy,train_seconds:min", seed=seed, **knobs
+            )
+            F = np.array([point(r) for _, r in drive(strategy, budget, table)])
+            hv.append(hypervolume(F, ref))
+            sizes.append(int(pareto_mask(F).sum()))
+        out[label] = {
+            "hv_mean": float(np.mean(hv)),
+            "hv_std": float(np.std(hv)),
+            "front_size": float(np.mean(sizes)),
+        }
+    return out
+
+
 def job(args: tuple) -> tuple:
     """One (method, landscape, seed) run, timed; runs in a worker process."""
     method, land, seed, budget, table_path, overrides = args
@@ -147,6 +186,7 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated methods (default: all)")
     ap.add_argument("--knobs", default="{}", help='JSON overrides: {"smbo": {"initial": 5}}')
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--no-multi", action="store_true", help="skip the two-objective part")
     ap.add_argument("--out", default="results/benchmarks/strategies")
     args = ap.parse_args()
     table = TableEvaluator(args.table)
@@ -213,8 +253,10 @@ def main() -> None:
         "knob_overrides": overrides,
         "not_registered": missing,
         "results": results,
-        "wall_s": time.time() - start,
     }
+    if not args.no_multi:
+        record["two_objective"] = two_objective(table, args.seeds, args.budget)
+    record["wall_s"] = time.time() - start
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
