@@ -186,6 +186,7 @@ def main() -> None:
     ap.add_argument("--only", default=None, help="comma-separated methods (default: all)")
     ap.add_argument("--knobs", default="{}", help='JSON overrides: {"smbo": {"initial": 5}}')
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
+    ap.add_argument("--runs-log", default=None, help="append every finished run to this JSONL")
     ap.add_argument("--no-multi", action="store_true", help="skip the two-objective part")
     ap.add_argument("--out", default="results/benchmarks/strategies")
     args = ap.parse_args()
@@ -216,13 +217,18 @@ def main() -> None:
                         continue
                     jobs.append((m, land, GROUPS[group] + k, args.budget, str(table.path),
                                  overrides))
+    jobs.sort(key=lambda j: j[0] == "gp-native")  # the slow ones last
     start = time.time()
     runs: dict = {}
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+    # Every finished run is also appended to a log, so a cut-short run can be inspected.
+    log = Path(args.runs_log) if args.runs_log else Path(os.devnull)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool, open(log, "w") as f:
         for i, (m, land, seed, curve, unique, secs) in enumerate(pool.map(job, jobs)):
             group = "checking" if seed >= GROUPS["checking"] else "tuning"
             runs.setdefault((land, group), {}).setdefault(m, []).append((curve, unique, secs))
-            if (i + 1) % 100 == 0:
+            f.write(json.dumps([m, land, seed, curve, unique, secs]) + "\n")
+            f.flush()
+            if (i + 1) % 50 == 0:
                 print(f"{i + 1}/{len(jobs)} runs ({time.time() - start:.0f}s)", flush=True)
     results: dict = {}
     for land in lands:
