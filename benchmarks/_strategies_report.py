@@ -44,8 +44,10 @@ def markdown(record: dict) -> str:
         f"Measured {record['date']} on {record['machine']}, {record['jobs']} worker process(es); "
         f"table `{record['table']}` (CIFAR-10 only: the CIFAR-100 and ImageNet16-120 tables are "
         f"not available here). Budget {b} evaluations, every proposal counts (repeats "
-        f"included); {record['seeds_per_group']} seeds per group (gp-native: "
-        f"{record['gp_seeds_per_group']}, it costs seconds per run). Landscapes: `valid` = "
+        f"included); {record['seeds_per_group']} seeds per group, except "
+        f"{', '.join(f'{m}: {n}' for m, n in record['seeds_limited'].items()) or 'none'} (the "
+        "first seeds of each group: they cost many seconds per run on this loaded machine). "
+        "Landscapes: `valid` = "
         "validation accuracy, `test` = test accuracy (percent). Groups: `tuning` = seeds 0-19, "
         "on which defaults were chosen (valid landscape); `checking` = seeds 100-119, never used "
         "for choosing. Cells: mean ± population std of the best score found; p = two-sided "
@@ -122,6 +124,9 @@ def summary(record: dict) -> list[str]:
         cells = []
         for k in keys:
             ms = blocks[k]["methods"]
+            if name not in ms:
+                cells.append("–")
+                continue
             r, t = ms[name], ms["tpe-native"]
             d = r[last]["mean"] - t[last]["mean"]
             cells.append(f"{d:+.3f} / {r['evals_to_top1'] / t['evals_to_top1']:.2f}")

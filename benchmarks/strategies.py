@@ -8,7 +8,7 @@ defaults were chosen on) and ``checking`` (seeds 100-119, never used while choos
 proposal counts as one evaluation, repeats included. Methods: every registered strategy through
 the public API (its defaults), ``tpe-native`` (``optuna.samplers.TPESampler(seed=k)`` on six
 categorical parameters, in this process), ``gp-native`` (``GPSampler(seed=k)``; slow, so on
-``--gp-seeds`` seeds per group) and ``uniform`` (numpy uniform draws, the analytic baseline).
+the first ``--limit`` seeds per group) and ``uniform`` (numpy uniform draws, the analytic baseline).
 
 Per method, landscape and group: mean and population std of the best score after 25, 50, 100
 and 150 evaluations; seeds reaching the top 1% of the landscape (the 156th best value and above)
@@ -179,7 +179,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--table", default=None, help="NB201 CSV (default: $ARCHSEARCH_NB201_TABLE)")
     ap.add_argument("--seeds", type=int, default=20, help="seeds per group")
-    ap.add_argument("--gp-seeds", type=int, default=5, help="seeds per group for gp-native")
+    ap.add_argument(
+        "--limit",
+        default="gp-native=3",
+        help="fewer seeds per group for slow methods, e.g. gp-native=3,bananas=5",
+    )
     ap.add_argument("--budget", type=int, default=150)
     ap.add_argument("--landscapes", default="valid,test")
     ap.add_argument("--groups", default="tuning,checking")
@@ -187,6 +191,7 @@ def main() -> None:
     ap.add_argument("--knobs", default="{}", help='JSON overrides: {"smbo": {"initial": 5}}')
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--runs-log", default=None, help="append every finished run to this JSONL")
+    ap.add_argument("--from-runs", default=None, help="build the record from a --runs-log file")
     ap.add_argument("--no-multi", action="store_true", help="skip the two-objective part")
     ap.add_argument("--out", default="results/benchmarks/strategies")
     args = ap.parse_args()
@@ -208,22 +213,31 @@ def main() -> None:
             ap.error(f"method(s) {', '.join(bad)} not known; expected from {', '.join(methods)}")
         methods = wanted
     overrides = json.loads(args.knobs)
+    limits = {m: int(n) for m, n in (x.split("=") for x in args.limit.split(",") if x)}
     jobs = []
     for group in groups:
         for k in range(args.seeds):
             for land in lands:
                 for m in methods:
-                    if m == "gp-native" and k >= args.gp_seeds:
+                    if k >= limits.get(m, args.seeds):
                         continue
                     jobs.append((m, land, GROUPS[group] + k, args.budget, str(table.path),
                                  overrides))
-    jobs.sort(key=lambda j: j[0] == "gp-native")  # the slow ones last
+    jobs.sort(key=lambda j: j[0] in limits)  # the slow ones last
     start = time.time()
     runs: dict = {}
     # Every finished run is also appended to a log, so a cut-short run can be inspected.
     log = Path(args.runs_log) if args.runs_log else Path(os.devnull)
+    if args.from_runs:
+        # Rebuild the record from a run log (e.g. of a run cut short): only the runs in it.
+        done = [json.loads(line) for line in Path(args.from_runs).read_text().splitlines()]
+        jobs = [j for j in jobs if any(j[:3] == tuple(d[:3]) for d in done)]
+        methods = [m for m in methods if any(d[0] == m for d in done)]
+        finished = iter(tuple(d) for d in done)
+        log = Path(os.devnull)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool, open(log, "w") as f:
-        for i, (m, land, seed, curve, unique, secs) in enumerate(pool.map(job, jobs)):
+        results_iter = finished if args.from_runs else pool.map(job, jobs)
+        for i, (m, land, seed, curve, unique, secs) in enumerate(results_iter):
             group = "checking" if seed >= GROUPS["checking"] else "tuning"
             runs.setdefault((land, group), {}).setdefault(m, []).append((curve, unique, secs))
             f.write(json.dumps([m, land, seed, curve, unique, secs]) + "\n")
@@ -235,8 +249,10 @@ def main() -> None:
         values = np.sort(list(landscape(table, land).values()))[::-1]
         optimum, top1 = float(values[0]), float(values[len(values) // 100 - 1])
         for group in groups:
-            rows = runs[(land, group)]
-            block = {m: summarize(rows[m], top1, optimum, args.budget) for m in methods}
+            rows = runs.get((land, group), {})
+            block = {m: summarize(rows[m], top1, optimum, args.budget) for m in methods if m in rows}
+            if not block:
+                continue
             results[f"{land}/{group}"] = {
                 "landscape": land,
                 "group": group,
@@ -253,10 +269,11 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared, noisy)",
         "python": platform.python_version(),
         "seeds_per_group": args.seeds,
-        "gp_seeds_per_group": min(args.gp_seeds, args.seeds),
+        "seeds_limited": limits,
         "budget": args.budget,
         "jobs": args.jobs,
         "knob_overrides": overrides,
+        "from_runs": bool(args.from_runs),
         "not_registered": missing,
         "results": results,
     }
