@@ -15,7 +15,10 @@ for Neural Architecture Search" (AAAI 2021). Its three parts:
   ``"ucb"`` takes ``mean + kappa * spread``. Candidates come from the paper's acquisition
   optimizer: ``candidates`` mutations of the ``top`` best architectures (one decision changed,
   re-completed through the space: :func:`archsearch.variation.mutate`; a further change with
-  probability 1/2, repeated), plus ``fresh`` uniform samples, minus everything proposed before.
+  probability 1/2, repeated), plus ``fresh`` uniform samples. Unlike the paper, which draws
+  100 candidates per batch of 10 proposals, one ask draws few, and they join a pool that keeps
+  the ``pool`` most optimistic (largest mean + spread) unproposed candidates of earlier asks,
+  so the cost of an ask stays small on spaces of many decisions.
 
 Notation: ``n`` is the number of told trials. The first ``initial`` trials are uniform random.
 Cost is bounded: the ensemble is retrained at an ask while ``n <= refit_warm``, then once
@@ -58,10 +61,10 @@ class BANANAS(Strategy):
         lr: float = 0.01,
         acquisition: str = "its",
         kappa: float = 1.0,
-        candidates: int = 20,
+        candidates: int = 10,
         top: int = 5,
         fresh: int = 5,
-        pool: int = 200,
+        pool: int = 100,
         max_points: int = 256,
         refit_warm: int = 20,
         refit_ratio: float = 0.1,
@@ -123,26 +126,33 @@ class BANANAS(Strategy):
                 self.params[p.name] = p
 
     def _encode(self, archs: list[Architecture], fit: bool = False) -> np.ndarray:
-        """The space's features of ``archs``, else one-hot decisions (vocabulary grown on fit)."""
+        """The space's features of ``archs``, else one-hot decisions (vocabulary grown on fit).
+
+        Rows are cached by key (the pool is re-scored at every ask); one-hot rows are dropped
+        when a fit changes the vocabulary.
+        """
         if self.own_features is None:
             self.own_features = self.space.encode(archs[:1]) is None
-        if self.own_features:
+        if self.own_features and fit:
             for a in archs:
                 self._note(a)
-            if fit:
-                self.features.fit(archs, self.params)
-            X = self.features.transform(archs, self.params)
-        else:
-            # Rows are cached by key: the pool is re-scored at every ask.
-            new = [a for a in archs if a.key not in self.rows]
-            if new:
-                self.rows.update(zip((a.key for a in new), np.asarray(self.space.encode(new))))
-            X = np.array([self.rows[a.key] for a in archs], dtype=float)
-        if len(self.features.memo) + len(self.rows) > 2 * (
+            self.features.fit(archs, self.params)
+            self.rows = {}
+        new = [a for a in archs if a.key not in self.rows]
+        if new:
+            if self.own_features:
+                for a in new:
+                    self._note(a)
+                X = self.features.transform(new, self.params)
+                self.features.retain(set())  # the rows cache replaces the memo
+            else:
+                X = np.asarray(self.space.encode(new), dtype=float)
+            self.rows.update(zip((a.key for a in new), X))
+        X = np.array([self.rows[a.key] for a in archs], dtype=float)
+        if len(self.rows) > 2 * (
             len(self.archs) + self.pool_size + self.n_candidates + self.fresh
         ):
             keep = {a.key for a in self.archs + self.pool}
-            self.features.retain(keep)
             self.rows = {k: v for k, v in self.rows.items() if k in keep}
         return X
 
