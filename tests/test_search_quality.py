@@ -45,11 +45,7 @@ EXCLUDED = {
     "random": "the baseline: the oracle is its expectation",
 }
 #: Strategies that fail today (strict: the marker must go once they pass), and why.
-FAILING = {
-    "mcts": "UCT with uniform rollouts: issue 13, item 1 (being reworked)",
-    "mcts-bisect": "UCT with uniform rollouts: issue 13, item 1 (being reworked)",
-    "nsga2": "one-objective NSGA-II is no better than random here: issue 13, item 2",
-}
+FAILING: dict[str, str] = {}  # mcts, mcts-bisect, nsga2 pass since issue 13 items 1 and 2
 #: Strategies too slow for the default run on two shared cores (5 runs of 60 trials), and why.
 SLOW = {
     "bananas": "trains a 5-MLP ensemble at most asks (about 4-20 s here)",
