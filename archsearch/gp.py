@@ -31,7 +31,7 @@ TUNE_POINTS = 64
 class OnlineGP:
     """GP regression on a bounded, sliding training set (see the module docstring)."""
 
-    def __init__(self, max_points: int = 128, tune_every: int = 16) -> None:
+    def __init__(self, max_points: int = 128, tune_every: int = 8) -> None:
         if max_points < 2 or tune_every < 1:
             raise ValueError(
                 f"need max_points >= 2 and tune_every >= 1; got {max_points}, {tune_every}"

@@ -2,7 +2,8 @@
 
 All strategies run in one process, interleaved trial by trial, for ``--trials`` trials each
 (1,000 by default) with a pseudo-random score per trial, so machine noise hits them alike. The
-record gives the median and the largest ask+tell wall time (ms) in the windows 1-100, 401-500 and
+record gives the median and the largest ask+tell CPU time (ms; process time, so that other
+processes on a shared machine do not inflate it the way they inflate wall time) in the windows 1-100, 401-500 and
 901-1000 (the largest shows refit stalls), the ratio of the last window's median to the first's
 (flat = about 1), the total, and each strategy's total relative to TPE's. Strategies not
 registered in the tree are skipped and listed.
@@ -68,10 +69,10 @@ def main() -> None:
     for i in range(args.trials):
         result = Result(metrics={"accuracy": float(values[i])})
         for n, s in strategies.items():
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             trial = s.ask()
             s.tell(trial, result)
-            times[n][i] = time.perf_counter() - t0
+            times[n][i] = time.process_time() - t0
     rows = {}
     for n in names:
         t = times[n] * 1000
@@ -101,8 +102,9 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores (shared, noisy)",
         "python": platform.python_version(),
         "wall_s": time.time() - start,
-        "note": "ask+tell per trial, pseudo-random scores, strategies interleaved trial by trial; "
-        "timings from a shared, loaded machine: re-run on a quiet one for precise figures",
+        "note": "ask+tell CPU time (process time) per trial, pseudo-random scores, strategies "
+        "interleaved trial by trial; a shared, loaded machine: CPU time is robust to "
+        "preemption, not to cache and frequency effects",
         "not_registered": [n for n in args.only.split(",") if n not in names],
         "results": rows,
     }
@@ -113,7 +115,7 @@ def main() -> None:
         f"# Per-trial cost of every strategy on `{args.space}` ({args.trials} trials)",
         "",
         f"Measured {record['date']} on {record['machine']}; {record['note']}. "
-        "ms = ask + tell wall time; median (largest) per window. Regenerate with "
+        "ms = ask + tell CPU time; median (largest) per window. Regenerate with "
         "`python benchmarks/strategy_overhead.py`.",
         "",
         "| strategy | 1-100 | 401-500 | 901-1000 | 901-1000 / 1-100 | total s | TPE / this |",
