@@ -146,12 +146,14 @@ class Surrogate:
         trees: int = 32,
         alpha: float | None = None,
         seed: int = 0,
+        tune_every: int = 8,
     ) -> None:
         if kind not in SURROGATES:
             raise ValueError(
                 f"surrogate {kind!r} is not known; expected one of {', '.join(SURROGATES)}"
             )
         self.kind, self.trees, self.seed = kind, int(trees), int(seed)
+        self.tune_every = int(tune_every)  # of the online GP (archsearch.gp)
         self.alpha = alpha if alpha is not None else (1000.0 if kind == "ngram" else 1.0)
         self.features: Any = NgramFeatures() if kind == "ngram" else DecisionFeatures()
         self.model: Any = None
@@ -166,7 +168,7 @@ class Surrogate:
         if self.kind != "gp":
             raise ValueError(f"surrogate {self.kind!r} refits with fit(); only 'gp' observes")
         if self.model is None:
-            self.model = OnlineGP()
+            self.model = OnlineGP(tune_every=self.tune_every)
         self.features.fit([arch], params)
         with one_thread():
             self.model.add(self.features.transform([arch], params)[0], y)
