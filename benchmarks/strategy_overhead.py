@@ -3,14 +3,14 @@
 All strategies run in one process, interleaved trial by trial, for ``--trials`` trials each
 (1,000 by default) with a pseudo-random score per trial, so machine noise hits them alike. The
 record gives the median and the largest ask+tell CPU time (ms; process time, so that other
-processes on a shared machine do not inflate it the way they inflate wall time) in the windows 1-100, 401-500 and
-901-1000 (the largest shows refit stalls), the ratio of the last window's median to the first's
+processes on a shared machine do not inflate it the way they inflate wall time) in the windows
+1-100, 401-500 and 901-1000 (the largest shows refit stalls), the ratio of the last window's median to the first's
 (flat = about 1), the total, and each strategy's total relative to TPE's. Strategies not
 registered in the tree are skipped and listed.
 
     python benchmarks/strategy_overhead.py [--trials 1000] [--space nasnet]
 
-Writes ``results/benchmarks/strategy_overhead.json``. Linear algebra is pinned to one thread
+Writes ``results/benchmarks/strategy_overhead.json`` and ``.md``. Linear algebra is pinned to one thread
 (set before numpy loads): BLAS threads only thrash at these matrix sizes.
 """
 
