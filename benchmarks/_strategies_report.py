@@ -82,6 +82,8 @@ def markdown(record: dict) -> str:
             )
         lines.append("")
     lines += summary(record)
+    if record.get("notes"):
+        lines += ["## Notes", ""] + [f"- {n}" for n in record["notes"]] + [""]
     mo = record.get("two_objective")
     if mo:
         lines += [

@@ -192,6 +192,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes")
     ap.add_argument("--runs-log", default=None, help="append every finished run to this JSONL")
     ap.add_argument("--from-runs", default=None, help="build the record from a --runs-log file")
+    ap.add_argument("--note", action="append", default=[], help="a line for the record's notes")
     ap.add_argument("--no-multi", action="store_true", help="skip the two-objective part")
     ap.add_argument("--out", default="results/benchmarks/strategies")
     args = ap.parse_args()
@@ -274,6 +275,7 @@ def main() -> None:
         "jobs": args.jobs,
         "knob_overrides": overrides,
         "from_runs": bool(args.from_runs),
+        "notes": args.note,
         "not_registered": missing,
         "results": results,
     }
