@@ -10,10 +10,13 @@ Afterwards a candidate pool is kept: each ask adds ``fresh`` uniform samples and
 one-decision mutations of the ``top`` best architectures, drops what was already proposed, and
 proposes the candidate with the best predicted score, or with probability ``epsilon`` one of the
 fresh random samples. The pool keeps its ``pool`` best-predicted candidates, so candidates
-accumulate across asks at a fixed cost per ask. The surrogate is refitted after every tell while
-``n <= refit_warm``, then once ``refit_ratio * n`` new results have arrived: refit cost grows
-with ``n`` but is paid every ``refit_ratio * n`` trials, so the cost per trial stays bounded.
-Failed or NaN results are fitted at the worst score seen.
+accumulate across asks at a fixed cost per ask. The default ``gp`` surrogate learns each result
+as it is told (:mod:`archsearch.gp`: a bounded training set, so a trial costs the same at trial
+100 and 5,000) and re-scores the whole pool on every ask, from feature rows encoded once per
+candidate; the best ``top`` results are kept in a sorted list as they arrive. The other
+surrogates are refitted after every tell while ``n <= refit_warm``, then once
+``refit_ratio * n`` new results have arrived. Failed or NaN results are fitted at the worst
+score seen (the online GP: the worst seen so far, and not at all before the first success).
 """
 
 from __future__ import annotations
