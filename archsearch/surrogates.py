@@ -10,8 +10,9 @@ Two feature maps of an :class:`~archsearch.arch.Architecture`:
   values, keeping n-grams seen at least ``min_count`` times in the fitted architectures.
 
 :class:`Surrogate` pairs a feature map with a regressor: a random forest (scikit-learn; after
-SMAC, Hutter, Hoos and Leyton-Brown 2011) or ridge regression (DeepArchitect used ridge with
-``alpha = 1000`` on n-gram counts).
+SMAC, Hutter, Hoos and Leyton-Brown 2011), ridge regression (DeepArchitect used ridge with
+``alpha = 1000`` on n-gram counts) or the bounded online Gaussian process of :mod:`archsearch.gp`,
+which alone also learns one result at a time (:meth:`Surrogate.observe`) at a flat cost.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from archsearch.arch import Architecture
+from archsearch.gp import OnlineGP, one_thread
 from archsearch.params import Choice, Float, Param
 
 
@@ -130,98 +132,7 @@ class NgramFeatures:
 
 SURROGATES = ("gp", "forest", "ridge", "ngram")
 
-
-class GaussianProcess:
-    """GP regression with a squared-exponential kernel on decision features, for SMBO.
-
-    Targets are rank-transformed to normal scores (a Gaussian copula), which makes the fit
-    robust to outliers such as diverged trainings. The length scale (relative to the median
-    pairwise distance) and the noise are picked by marginal likelihood on a small grid. At most
-    ``max_points`` observations are fitted (the best half and the most recent half), so a refit
-    costs a bounded amount however many trials were told.
-    """
-
-    SCALES = (0.25, 0.5, 1.0, 2.0)
-    NOISES = (1e-3, 1e-2, 1e-1)
-
-    def __init__(self, max_points: int = 256) -> None:
-        self.max_points = int(max_points)
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        """Fit on features ``X`` and scores ``y`` (larger is better)."""
-        from scipy.special import ndtri
-
-        n = len(y)
-        if n > self.max_points:
-            half = self.max_points // 2
-            best = np.argsort(-y, kind="stable")[:half]
-            recent = np.setdiff1d(np.arange(n), best)[-(self.max_points - half) :]
-            idx = np.concatenate([best, recent])
-            X, y = X[idx], y[idx]
-        z = ndtri((_ranks(y) - 0.5) / len(y))
-        d2 = _sqdist(X, X)
-        pos = d2[d2 > 0]
-        med = float(np.median(pos)) if pos.size else 1.0
-        best_ll, choice = -np.inf, (1.0, 1e-2)
-        for scale in self.SCALES:
-            # One eigendecomposition per length scale serves every noise level.
-            lam, Q = np.linalg.eigh(np.exp(-d2 / (2.0 * scale * med)))
-            lam = np.clip(lam, 0.0, None)
-            qz2 = (Q.T @ z) ** 2
-            for noise in self.NOISES:
-                ll = -0.5 * (qz2 / (lam + noise)).sum() - 0.5 * np.log(lam + noise).sum()
-                if ll > best_ll:
-                    best_ll, choice = ll, (scale, noise)
-        self.scale, self.noise = choice
-        K = np.exp(-d2 / (2.0 * self.scale * med)) + self.noise * np.eye(len(z))
-        L_inv = np.linalg.inv(np.linalg.cholesky(K))
-        self.K_inv = L_inv.T @ L_inv
-        self.alpha = self.K_inv @ z
-        self.med, self.X, self.z_best = med, X, float(z.max())
-        return self
-
-    def predict(self, X: np.ndarray, return_std: bool = False) -> Any:
-        """Posterior mean (and standard deviation) of the transformed score."""
-        Ks = np.exp(-_sqdist(X, self.X) / (2.0 * self.scale * self.med))
-        mean = Ks @ self.alpha
-        if not return_std:
-            return mean
-        var = np.clip(1.0 - ((Ks @ self.K_inv) * Ks).sum(axis=1), 1e-12, None)
-        return mean, np.sqrt(var)
-
-    def expected_improvement(self, X: np.ndarray) -> np.ndarray:
-        """Expected improvement over the best fitted (transformed) score."""
-        from scipy.special import ndtr
-
-        mean, std = self.predict(X, return_std=True)
-        u = (mean - self.z_best) / std
-        pdf = np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi)
-        return (mean - self.z_best) * ndtr(u) + std * pdf
-
-
-_CONTROLLER: Any = None
-
-
-def _one_thread() -> Any:
-    """Run small dense linear algebra on one BLAS thread (threads only thrash at this size)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def _ranks(y: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties sharing their average rank."""
-    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return ((ends - counts + 1 + ends) / 2.0)[inverse]
-
-
-def _sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
-    return np.clip(d2, 0.0, None)
+_one_thread = one_thread  # the name other modules import (the helper lives in archsearch.gp)
 
 
 class Surrogate:
@@ -235,24 +146,42 @@ class Surrogate:
         trees: int = 32,
         alpha: float | None = None,
         seed: int = 0,
+        tune_every: int = 8,
     ) -> None:
         if kind not in SURROGATES:
             raise ValueError(
                 f"surrogate {kind!r} is not known; expected one of {', '.join(SURROGATES)}"
             )
         self.kind, self.trees, self.seed = kind, int(trees), int(seed)
+        self.tune_every = int(tune_every)  # of the online GP (archsearch.gp)
         self.alpha = alpha if alpha is not None else (1000.0 if kind == "ngram" else 1.0)
         self.features: Any = NgramFeatures() if kind == "ngram" else DecisionFeatures()
         self.model: Any = None
 
+    @property
+    def online(self) -> bool:
+        """Whether :meth:`observe` learns one result at a time (else refit with :meth:`fit`)."""
+        return self.kind == "gp"
+
+    def observe(self, arch: Architecture, y: float, params: dict[str, Param]) -> None:
+        """Learn one more result (``gp`` only): bounded cost, whatever came before."""
+        if self.kind != "gp":
+            raise ValueError(f"surrogate {self.kind!r} refits with fit(); only 'gp' observes")
+        if self.model is None:
+            self.model = OnlineGP(tune_every=self.tune_every)
+        self.features.fit([arch], params)
+        with one_thread():
+            self.model.add(self.features.transform([arch], params)[0], y)
+
     def fit(self, archs: Sequence[Architecture], y: np.ndarray, params: dict[str, Param]) -> None:
         """Refit on the evaluated architectures and their (oriented) scores."""
+        if self.kind == "gp":
+            self.model = None
+            for a, v in zip(archs, y):
+                self.observe(a, float(v), params)
+            return
         self.features.fit(archs, params)
         X = self.features.transform(archs, params)
-        if self.kind == "gp":
-            with _one_thread():
-                self.model = GaussianProcess().fit(X, y)
-            return
         if self.kind == "forest":
             from sklearn.ensemble import RandomForestRegressor
 
@@ -269,12 +198,28 @@ class Surrogate:
         """Predicted scores (zeros before the first fit)."""
         if self.model is None or not archs:
             return np.zeros(len(archs))
+        if self.kind == "gp":
+            self.features.fit(archs, params)
+            with one_thread():
+                return self.model.predict(self.features.transform(archs, params))[0]
         return self.model.predict(self.features.transform(archs, params))
+
+    def encode(self, archs: Sequence[Architecture], params: dict[str, Param]) -> np.ndarray:
+        """Feature rows of ``archs``, their values joining the vocabulary (``gp``)."""
+        self.features.fit(archs, params)
+        return self.features.transform(archs, params)
+
+    def acquire_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Expected improvement at rows from :meth:`encode` (``gp``, fitted)."""
+        with one_thread():
+            return self.model.expected_improvement(X)
 
     def acquire(self, archs: Sequence[Architecture], params: dict[str, Param]) -> np.ndarray:
         """Acquisition values (larger is better): EI for ``gp``, the prediction otherwise."""
         if self.kind == "gp" and self.model is not None and archs:
+            # Values never observed join the vocabulary, so they count in the distances.
+            self.features.fit(archs, params)
             X = self.features.transform(archs, params)
-            with _one_thread():
+            with one_thread():
                 return self.model.expected_improvement(X)
         return self.predict(archs, params)

@@ -20,6 +20,7 @@ class Grid:
     def __init__(self, bins: int) -> None:
         self.bins = int(bins)
         self.cache: dict[Param, list[Value]] = {}
+        self.every: dict[Param, list[Value]] = {}
 
     def size(self, p: Param) -> int:
         """Number of branches of ``p``."""
@@ -30,6 +31,13 @@ class Grid:
         if g is None:
             g = self.cache[p] = p.grid(self.bins)
         return g
+
+    def values(self, p: Param) -> list[Value]:
+        """Every branch value of ``p``, in order (cached: rollouts draw from it)."""
+        vs = self.every.get(p)
+        if vs is None:
+            vs = self.every[p] = [self.value(p, i) for i in range(self.size(p))]
+        return vs
 
     def value(self, p: Param, i: int) -> Value:
         """The value of branch ``i``."""
@@ -118,6 +126,8 @@ class Walk:
                 self.param, self.lo + int(rng.integers(self.hi - self.lo))
             )
         own = self.owner
+        values = own.grid.values
         while (p := own.space.next_param(out)) is not None:
-            out[p.name] = own.grid.value(p, int(rng.integers(own.grid.size(p))))
+            vs = values(p)
+            out[p.name] = vs[int(rng.integers(len(vs)))]
         return out

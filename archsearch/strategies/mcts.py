@@ -10,8 +10,18 @@ visit count, ``n_i`` a child's, ``Q_i`` the child's value: its mean score, and o
 normalized to [0, 1] by the smallest and largest scores seen so far (an affine map, so node
 statistics keep raw sums and are normalized when read); a failed trial counts 0. Selection
 maximizes ``Q_i + c * sqrt(2 ln N / n_i)``; unvisited children come first (in random order).
-One node is added per trial, the rest of the architecture is a uniform random rollout, and the
-score is backed up along the stored part of the path. Floats are discretized with
+One node is added per trial and the rest of the architecture is a rollout; the score is backed
+up along the stored part of the path.
+
+The rollout learns across trials, as AlphaX (Wang et al., "AlphaX: eXploring Neural
+Architectures with Deep Neural Networks and Monte Carlo Tree Search", 2019) does with its value
+network: once ``initial`` results are in, ``guide`` random rollouts are drawn below the selected
+node and the one with the largest expected improvement under a Gaussian process fitted on every
+result so far (:mod:`archsearch.gp`, bounded and online, so its cost per trial is flat) is
+proposed. UCT still decides *where* in the tree to look (a deep node fixes most decisions, so
+its rollouts are local variations of good architectures; a shallow one explores); the model
+decides *which* completion is worth an evaluation. ``guide <= 1`` gives uniform random rollouts
+(DeepArchitect's MCTS). Floats are discretized with
 ``param.grid(float_bins)``.
 
 The restructured variant (``bisect=True``, registered as ``mcts-bisect``) replaces each k-way
@@ -35,6 +45,7 @@ from typing import Any
 from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.space import Space
+from archsearch.strategies._mcts_guide import RolloutGuide
 from archsearch.strategies._mcts_walk import Grid, Walk
 from archsearch.strategy import Exhausted, Result, Strategy, Trial
 
@@ -56,6 +67,8 @@ class MCTS(Strategy):
         first_play: str = "inf",
         normalize: str = "rank",
         rave: float = 0.0,
+        guide: int = 16,
+        initial: int = 10,
     ) -> None:
         super().__init__(space, objectives, seed)
         if c < 0:
@@ -74,6 +87,7 @@ class MCTS(Strategy):
             raise ValueError(
                 f"normalize={normalize!r} is not allowed; expected 'minmax' or 'rank'"
             )
+        self.guide = RolloutGuide(guide, initial, seed)
         self.expand, self.first_play, self.normalize = expand, first_play, normalize
         self.sorted_scores: list[float] = []
         if rave < 0:
@@ -208,12 +222,7 @@ class MCTS(Strategy):
                 break
             node = self.children[node][action]
             path.append(node)
-        decisions = draw_unseen(
-            lambda: walk.rollout(self.rng),
-            self.seen,
-            self.retries,
-            key=lambda d: Architecture(self.space.name, d).key,
-        )
+        decisions = self._rollout(walk)
         if self.expand == "path":
             while walk.width:
                 action = walk.action_for(decisions[walk.param.name])
@@ -232,6 +241,19 @@ class MCTS(Strategy):
         trial = self._trial(arch)
         self.pending[trial.number] = (arch.key, path)
         return trial
+
+    def _rollout(self, walk: Walk) -> dict:
+        """The rollout to propose: the value model's pick, else a uniform unseen one."""
+        if self.guide.active:
+            picked = self.guide.pick(self.space, lambda: walk.rollout(self.rng), self.seen)
+            if picked is not None:
+                return picked
+        return draw_unseen(
+            lambda: walk.rollout(self.rng),
+            self.seen,
+            self.retries,
+            key=lambda d: Architecture(self.space.name, d).key,
+        )
 
     def _path_of(self, arch: Architecture) -> list[int]:
         """The stored part of the tree path of an architecture proposed elsewhere."""
@@ -262,6 +284,7 @@ class MCTS(Strategy):
                 self.visits[i] += 1
             self.seen.add(key)
         s = self.score(result)
+        self.guide.learn(self.space, trial.arch, s)
         for name, value in trial.arch.decisions.items():
             st = self.amaf.setdefault((name, repr(value)), [0, 0, 0.0])
             st[0] += 1

@@ -9,6 +9,13 @@ the parents, uniform crossover mixes them with probability ``crossover``
 inherited from it, missing ones are sampled), then one decision is mutated with probability
 ``mutation``. Parents and offspring are pooled and the best ``P`` by (front, crowding) survive.
 
+With ``steady`` (the default for one objective) the strategy is the steady-state variant
+(Durillo, Nebro, Luna and Alba, "On the Effect of the Steady-State Selection Scheme in
+Multi-Objective Genetic Algorithms", EMO 2009): after the first ``P`` random trials, each ask
+breeds one child of the current parents and each result joins the pool at once, so selection
+uses every result as soon as it arrives; on one objective this is an elitist (mu + 1) GA with
+binary tournaments and uniform crossover. The generational scheme waits for ``P`` results.
+
 The core is :class:`NSGA2`, usable on its own as an inner optimizer
 (``NSGA2(space, P).evolve(fitness, generations, rng)`` with a vectorized ``fitness(archs) ->
 (n, m) array``, e.g. predicted accuracy and latency), and inside the :class:`NSGA2Strategy`
@@ -156,13 +163,19 @@ class NSGA2Strategy(Strategy):
         space: Space,
         objectives: Any = None,
         seed: int = 0,
-        population: int = 20,
+        population: int | None = None,
         crossover: float = 0.9,
         mutation: float = 1.0,
         retries: int = RETRIES,
+        steady: bool | None = None,
     ) -> None:
         super().__init__(space, objectives, seed)
+        if population is None:
+            # 8 for one objective (seeds 0-59, NB201 valid and test), 20 for several.
+            population = 8 if len(self.objectives) == 1 else 20
         self.core = NSGA2(space, population, crossover, mutation, retries)
+        # Steady state by default for one objective (see the module docstring).
+        self.steady = len(self.objectives) == 1 if steady is None else bool(steady)
         self.parents: list[Architecture] = []
         self.F = np.zeros((0, len(self.objectives)))
         self.batch: list[tuple[Architecture, tuple[float, ...] | None]] = []
@@ -181,6 +194,10 @@ class NSGA2Strategy(Strategy):
         return state
 
     def ask(self) -> Trial:
+        if self.steady and self.parents:
+            arch = self.core.offspring(self.parents, self.F, 1, self.rng, self.seen)[0]
+            self.seen.add(arch.key)
+            return self._trial(arch)
         if not self.queue:
             P = self.core.population
             if self.parents:
@@ -195,7 +212,7 @@ class NSGA2Strategy(Strategy):
         super().tell(trial, result)
         self.seen.add(trial.arch.key)
         self.batch.append((trial.arch, self.scores(result)))
-        if len(self.batch) < self.core.population:
+        if len(self.batch) < self.core.population and not (self.steady and self.parents):
             return
         ok = [(a, s) for a, s in self.batch if s is not None]
         self.batch = []

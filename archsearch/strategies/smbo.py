@@ -10,14 +10,18 @@ Afterwards a candidate pool is kept: each ask adds ``fresh`` uniform samples and
 one-decision mutations of the ``top`` best architectures, drops what was already proposed, and
 proposes the candidate with the best predicted score, or with probability ``epsilon`` one of the
 fresh random samples. The pool keeps its ``pool`` best-predicted candidates, so candidates
-accumulate across asks at a fixed cost per ask. The surrogate is refitted after every tell while
-``n <= refit_warm``, then once ``refit_ratio * n`` new results have arrived: refit cost grows
-with ``n`` but is paid every ``refit_ratio * n`` trials, so the cost per trial stays bounded.
-Failed or NaN results are fitted at the worst score seen.
+accumulate across asks at a fixed cost per ask. The default ``gp`` surrogate learns each result
+as it is told (:mod:`archsearch.gp`: a bounded training set, so a trial costs the same at trial
+100 and 5,000) and re-scores the whole pool on every ask, from feature rows encoded once per
+candidate; the best ``top`` results are kept in a sorted list as they arrive. The other
+surrogates are refitted after every tell while ``n <= refit_warm``, then once
+``refit_ratio * n`` new results have arrived. Failed or NaN results are fitted at the worst
+score seen (the online GP: the worst seen so far, and not at all before the first success).
 """
 
 from __future__ import annotations
 
+import bisect
 from typing import Any
 
 import numpy as np
@@ -42,10 +46,10 @@ class SMBO(Strategy):
         surrogate: str = "gp",
         trees: int = 32,
         alpha: float | None = None,
-        initial: int = 10,
-        epsilon: float = 0.1,
+        initial: int = 6,
+        epsilon: float = 0.05,
         fresh: int = 4,
-        mutants: int = 6,
+        mutants: int = 10,
         top: int = 5,
         pool: int = 128,
         refit_warm: int = 40,
@@ -79,9 +83,13 @@ class SMBO(Strategy):
         self.values: list[float | None] = []
         self.seen: set[str] = set()
         self.pool: list[Architecture] = []
+        self.pool_X = np.zeros((0, 0))
         self.preds = np.zeros(0)
+        # The ``top`` best told trials as sorted (-score, index) pairs, kept as results arrive.
+        self.ranked: list[tuple[float, int]] = []
         self.since_fit = 0
         self.fitted = False
+        self.worst: float | None = None
         self.params: dict[str, Param] = {}
 
     def attach(self, space: Space) -> None:
@@ -124,7 +132,10 @@ class SMBO(Strategy):
         return n <= self.refit_warm or self.since_fit >= self.refit_ratio * n
 
     def ask(self) -> Trial:
-        if self.n_asked < self.initial or not any(v is not None for v in self.values):
+        if self.n_asked < self.initial or (
+            self.model.model is None if self.model.online else not any(
+                v is not None for v in self.values)
+        ):
             arch = draw_unseen(self._sample, self.seen, self.retries)
         else:
             arch = self._propose()
@@ -134,10 +145,7 @@ class SMBO(Strategy):
 
     def _propose(self) -> Architecture:
         fresh = [self._sample() for _ in range(self.fresh)]
-        ranked = sorted(
-            (i for i, v in enumerate(self.values) if v is not None),
-            key=lambda i: -self.values[i],  # type: ignore[operator]
-        )[: self.top]
+        ranked = [i for _, i in self.ranked]
         mutants = []
         for _ in range(self.mutants):
             parent = self.archs[ranked[int(self.rng.integers(len(ranked)))]]
@@ -148,7 +156,12 @@ class SMBO(Strategy):
         keep = [i for i, a in enumerate(self.pool) if a.key not in self.seen]
         self.pool = [self.pool[i] for i in keep]
         self.preds = self.preds[keep]
-        if self._due():
+        if self.model.online:
+            # Pool rows are encoded once; a grown vocabulary only appends zero columns.
+            self.pool += new
+            self.pool_X = _stack(self.pool_X[keep], self.model.encode(new, self.params))
+            self.preds = self.model.acquire_matrix(self.pool_X)
+        elif self._due():
             self._refit()
             self.pool += new
             self.preds = self.model.acquire(self.pool, self.params)
@@ -177,6 +190,8 @@ class SMBO(Strategy):
                 kept.append(int(i))
         self.pool = [self.pool[i] for i in kept]
         self.preds = self.preds[kept]
+        if self.model.online:
+            self.pool_X = self.pool_X[kept]
         assert picked is not None
         memo = self.model.features.memo
         if len(memo) > 2 * (len(self.archs) + self.pool_size + self.fresh + self.mutants):
@@ -188,8 +203,20 @@ class SMBO(Strategy):
         self.seen.add(trial.arch.key)
         self._note(trial.arch)
         self.archs.append(trial.arch)
-        self.values.append(self.score(result))
+        value = self.score(result)
+        self.values.append(value)
+        if value is not None:
+            bisect.insort(self.ranked, (-value, len(self.values) - 1))
+            del self.ranked[self.top :]
         self.since_fit += 1
+        if self.model.online:
+            if value is None:
+                # A failure is learnt as the worst score seen (not at all before any success).
+                if self.worst is None:
+                    return
+                value = self.worst
+            self.worst = value if self.worst is None else min(self.worst, value)
+            self.model.observe(trial.arch, value, self.params)
 
 
 class NgramSMBO(SMBO):
@@ -201,3 +228,10 @@ class NgramSMBO(SMBO):
         ).items():
             knobs.setdefault(k, v)
         super().__init__(space, objectives, seed, **knobs)
+
+
+def _stack(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Rows of ``A`` over rows of ``B``, the narrower padded with zero columns."""
+    w = max(A.shape[1], B.shape[1])
+    pad = [np.hstack([M, np.zeros((len(M), w - M.shape[1]))]) for M in (A, B)]
+    return np.vstack(pad)
