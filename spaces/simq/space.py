@@ -174,14 +174,15 @@ class SimQSpace(Space):
         return SimQEvaluator(self, data, **options)
 
     def bind(self, task: Task, latency: Any) -> None:
-        """Let :meth:`estimate` use ``task`` and the evaluator's latency table (the evaluator
-        calls this)."""
+        """Let :meth:`estimate` use ``task`` and the evaluator's latency table, None when the
+        evaluator measures latency (the evaluator calls this)."""
         self._bound, self._profiles = (task, latency), {}
 
     def estimate(self, arch: Architecture | Mapping[str, Value]) -> dict[str, float]:
-        """Exact ``size_mb``, ``latency_ms``, ``params`` and ``flops`` of a record, without
-        evaluating it (:mod:`archsearch.spaces.simq.estimate`); ``{}`` before an evaluator
-        has bound the task and latency table."""
+        """Exact ``size_mb``, ``params`` and ``flops`` of a record, without evaluating it
+        (:mod:`archsearch.spaces.simq.estimate`); ``{}`` before an evaluator has bound the task.
+        ``latency_ms`` only under ``latency='model'`` (the table is then the objective itself);
+        a measured latency is never estimated."""
         import archsearch.spaces.simq.estimate as est
 
         if self._bound is None:
@@ -197,12 +198,14 @@ class SimQSpace(Space):
             self._profiles[dims] = est.profile(dims, self._profiles["reference"])
         prof = self._profiles[dims]
         policy = self.policy(d)
-        return {
+        out = {
             "size_mb": est.size_mb(prof, policy),
-            "latency_ms": est.latency_ms(prof, policy, table),
             "params": float(sum(n for n, _ in prof.params)),
             "flops": prof.macs,
         }
+        if table is not None:
+            out["latency_ms"] = est.latency_ms(prof, policy, table)
+        return out
 
 
 class SimQResNet(SimQSpace):
