@@ -178,9 +178,7 @@ def _stratified_split(
     if not 0.0 < valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must lie in (0, 1), got {valid_fraction}")
     if not 0.0 <= test_fraction < 1.0 - valid_fraction:
-        raise ValueError(
-            f"test_fraction must lie in [0, 1 - valid_fraction), got {test_fraction}"
-        )
+        raise ValueError(f"test_fraction must lie in [0, 1 - valid_fraction), got {test_fraction}")
     rng = np.random.default_rng(seed)
     parts: list[list[np.ndarray]] = [[], [], []]
     for c in np.unique(y):

@@ -13,11 +13,11 @@ all-INT8 point of each) and within each architecture over its policies.
 from __future__ import annotations
 
 import numpy as np
+from archsearch.spaces.simq.deploy import deploy, deployed_kernels, kernel, measure
+from archsearch.spaces.simq.latency import LatencyTable
 from scipy.stats import kendalltau, spearmanr
 
 from archsearch.arch import Architecture
-from archsearch.spaces.simq.deploy import deploy, deployed_kernels, kernel, measure
-from archsearch.spaces.simq.latency import LatencyTable
 
 BATCHES = (1, 64)
 
@@ -66,9 +66,7 @@ def study(space, ev, archs: int = 8, count: int = 6, repeats: int = 15, seed: in
                     "int8_layers": sum(b < 32 for b in policy.values()),
                     "layers": len(policy),
                     "deployed": deploy(model, policy, calib),
-                    "model": {
-                        b: t.latency_ms(model, shape, policy) for b, t in tables.items()
-                    },
+                    "model": {b: t.latency_ms(model, shape, policy) for b, t in tables.items()},
                 }
             )
             if j == 0:
@@ -114,7 +112,11 @@ def study(space, ev, archs: int = 8, count: int = 6, repeats: int = 15, seed: in
                 "measured": float(np.mean([A[k] / A[fp_of[points[k]["arch"]]] for k in mixed])),
                 "model": float(np.mean([M[k] / M[fp_of[points[k]["arch"]]] for k in mixed])),
             },
-            "measured_ms": {"min": float(A.min()), "median": float(np.median(A)), "max": float(A.max())},
+            "measured_ms": {
+                "min": float(A.min()),
+                "median": float(np.median(A)),
+                "max": float(A.max()),
+            },
         }
     out["four_bit"] = four_bit(space, ev, rng, repeats)
     return out
@@ -143,3 +145,20 @@ def four_bit(space, ev, rng: np.random.Generator, repeats: int, archs: int = 3) 
             }
         )
     return out
+
+
+def side_by_side(ev, arch, base, rounds: int = 3, repeats: int = 15) -> dict[str, float]:
+    """Latency ratio base / arch at batch 1 and 64, both deployed and timed alternately
+    (``rounds`` times each, median of the per-round medians): a ratio of two timings taken at
+    the same moment, so machine load affects both alike."""
+    shape, calib = ev.task.input_shape, ev.data.train[0][:64]
+    deployed = []
+    for a in (arch, base):
+        model, policy, _ = ev._subnet(a)
+        deployed.append(deploy(model, policy, calib))
+    times: list[list[dict[int, float]]] = [[], []]
+    for _ in range(rounds):
+        for k, d in enumerate(deployed):
+            times[k].append(measure(d, shape, BATCHES, 5, repeats))
+    med = [{b: float(np.median([t[b] for t in ts])) for b in BATCHES} for ts in times]
+    return {f"latency_ratio_batch{b}": med[1][b] / med[0][b] for b in BATCHES}

@@ -79,8 +79,8 @@ def _pair(pair: str, out: dict, rec: dict) -> list[str]:
     lines += [
         "Chosen point per seed (selected on validation: smallest cost at or above the "
         "baseline's validation accuracy), reported on test: test accuracy (baseline "
-        f"{rec['baseline_int8_full']['test_accuracy']:.4f}), latency ratio, size ratio vs the "
-        "all-INT8 baseline:",
+        f"{rec['baseline_int8_full']['test_accuracy']:.4f}), latency ratio at batch 64 (batch 1) "
+        "timed side by side with the baseline, size ratio vs the all-INT8 baseline:",
         "",
         "| method | per seed |",
         "|---|---|",
@@ -92,7 +92,8 @@ def _pair(pair: str, out: dict, rec: dict) -> list[str]:
             cells.append(
                 "none"
                 if c is None
-                else f"{c['test_accuracy']:.4f}, {c['latency_ratio']:.2f}x, {c['size_ratio']:.2f}x"
+                else f"{c['test_accuracy']:.4f}, {c['latency_ratio_batch64']:.2f}x "
+                f"(b1 {c['latency_ratio_batch1']:.2f}x), {c['size_ratio']:.2f}x"
             )
         lines.append(f"| {m} | {'; '.join(cells)} |")
     return lines + [""]
@@ -114,7 +115,11 @@ def _predictors(rec: dict) -> list[str]:
             f"| {n} | {s['accuracy_ratio']['mean']:.2f} | {s['latency_ratio']['mean']:.2f} | "
             f"{s['latency_spearman']['mean']:.2f} |"
         )
-    lines += ["", "Inside LINAS, accuracy predictor on the round it proposed (mean over seeds):", ""]
+    lines += [
+        "",
+        "Inside LINAS, accuracy predictor on the round it proposed (mean over seeds):",
+        "",
+    ]
     for pair, out in rec["pairs"].items():
         by_round: dict = {}
         for run in out["methods"]["linas"]["runs"]:
@@ -140,8 +145,10 @@ def markdown(rec: dict) -> str:
         f"LINAS inner loop {s['inner_evals']}. Super-network {s['epochs']} epochs, trained once. "
         f"Latency: {rec['latency_source']} ({rec['latency_protocol']}). "
         f"Total {rec['total_seconds']} s; load average (1/5/15 min) "
-        + "; ".join(f"{k} {tuple(round(x, 1) for x in v)}" for k, v in
-                    rec["load_average_1_5_15min"].items())
+        + "; ".join(
+            f"{k} {tuple(round(x, 1) for x in v)}"
+            for k, v in rec["load_average_1_5_15min"].items()
+        )
         + ". Latency figures vary with machine load; accuracies and sizes do not.",
         "",
         f"Reproducibility: a second training from scratch gives identical weights: "

@@ -80,7 +80,7 @@ class SimQSpace(Space):
     family = ""
 
     def __init__(self, bits: Any = (8, 32), **evaluation: Any) -> None:
-        from archsearch.spaces.simq.eval import EvalSettings
+        from archsearch.spaces.simq.train import EvalSettings
 
         self.bits = _bits(bits)
         self.settings = EvalSettings.make(**evaluation)
@@ -311,7 +311,7 @@ class SimQViT(SimQSpace):
 
 def _split(options: Mapping[str, Any], config: Any) -> tuple[Any, dict[str, Any]]:
     """The architecture config with its overrides, and the evaluation settings left over."""
-    from archsearch.spaces.simq.eval import EvalSettings
+    from archsearch.spaces.simq.train import EvalSettings
 
     arch_fields = set(config.__dataclass_fields__)
     known = arch_fields | set(EvalSettings.__dataclass_fields__)
@@ -330,7 +330,7 @@ def simq_resnet(bits: Any = (8, 32), **options: Any) -> SimQResNet:
     """Elastic ResNet super-network space; ``bits=[4, 8, 32]`` adds 4-bit layers.
 
     Other options: the fields of :class:`ResNetSpace` and the evaluation settings of
-    :class:`~archsearch.spaces.simq.eval.EvalSettings`.
+    :class:`~archsearch.spaces.simq.train.EvalSettings`.
     """
     config, rest = _split(options, ResNetSpace())
     return SimQResNet(config, bits=bits, **rest)
@@ -340,7 +340,7 @@ def simq_vit(bits: Any = (8, 32), **options: Any) -> SimQViT:
     """Elastic ViT super-network space; ``bits=[4, 8, 32]`` adds 4-bit layers.
 
     Other options: the fields of :class:`ViTSpace` and the evaluation settings of
-    :class:`~archsearch.spaces.simq.eval.EvalSettings`.
+    :class:`~archsearch.spaces.simq.train.EvalSettings`.
     """
     config, rest = _split(options, ViTSpace())
     return SimQViT(config, bits=bits, **rest)
