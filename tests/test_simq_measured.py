@@ -34,11 +34,10 @@ def _subnet(space, arch):
     return sup.extract(space.dims(arch, TASK))
 
 
-def _tiny(seed=0, n=96, test=False):
+def _tiny(seed=0, n=96):
     g = torch.Generator().manual_seed(seed)
     X, y = torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g)
-    data = Data.from_tensors(X[:64], y[:64], X[64:], y[64:], name="tiny", num_classes=10)
-    return data
+    return Data.from_tensors(X[:64], y[:64], X[64:], y[64:], name="tiny", num_classes=10)
 
 
 @needs_int8
@@ -122,7 +121,8 @@ def test_test_split_never_reaches_selection_or_calibration():
     )
     data = _tiny()
     data.test = _Tripwire()
-    ev = space.evaluator(data, epochs=1, seed=0)  # training, BN and quantization calibration
+    # training, BN recalibration and quantization calibration
+    ev = space.evaluator(data, epochs=1, seed=0, latency=LatencyTable(batch=2, repeats=1))
     s = LINAS(space, "accuracy,size_mb", seed=0, population=3, inner_evals=12)
     for _ in range(7):  # random round, then predicted rounds: selection
         t = s.ask()
@@ -147,10 +147,10 @@ def test_evaluator_accuracies_are_bit_identical_on_a_rerun():
     archs = [_all_bits(space, TASK, 8)] + [space.sample(rng) for _ in range(3)]
     runs = []
     for _ in range(2):  # two trainings from scratch, as two benchmark runs would do
-        ev = space.evaluator(_tiny(), epochs=1, seed=0)
+        ev = space.evaluator(_tiny(), epochs=1, seed=0, latency=LatencyTable(batch=2, repeats=1))
         runs.append([ev.evaluate(a, latency=False).metrics for a in archs])
     assert runs[0] == runs[1]
-    other = space.evaluator(_tiny(), epochs=1, seed=1)
+    other = space.evaluator(_tiny(), epochs=1, seed=1, latency=LatencyTable(batch=2, repeats=1))
     assert [other.evaluate(a, latency=False).metrics for a in archs] != runs[0]
     with pytest.raises(ValueError, match="latency 'fast' is not allowed"):
         get_space("simq-resnet", latency="fast")

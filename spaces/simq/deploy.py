@@ -13,7 +13,8 @@ user would deploy:
    layer stays an FP32 kernel. Every other operation (ReLU, residual add, pooling, layer norm,
    attention products) is INT8 when the layers producing all its tensor inputs are, so an
    all-INT8 block runs ``quantized.add_relu`` and a mixed one gets explicit ``quantize`` /
-   ``dequantize`` nodes where the precision changes;
+   ``dequantize`` nodes where the precision changes (where FX's lowering cannot build a mixed
+   residual, :func:`deploy` retries with the offending operation left FP32);
 3. **there is no 4-bit CPU kernel**: a ``b < 8`` layer runs the same INT8 kernel as ``b = 8``
    (:func:`kernel`), so 4 bits save size, never latency. Without an INT8 engine every layer
    runs FP32 (``kernel`` says so).
