@@ -10,7 +10,8 @@ Loaders are registered by name with ``@register_dataset`` and called as
 
 * ``digits`` (default): scikit-learn's bundled copy of the UCI optical digits, 1,797 images of
   8x8x1 pixels with values 0..16, 10 classes; no download. Split 80/20, stratified by class,
-  with a fixed seed.
+  with a fixed seed; ``test_fraction > 0`` also holds out a stratified test split
+  (``Data.test``) taken from the training part, so the validation split stays the same.
 * ``cifar10`` / ``cifar100``: Krizhevsky (2009), read from the published python-pickle files in
   ``root`` (no torchvision, no download). ``split="search"`` (default) trains on the first
   40,000 training images and validates on the last 10,000 (CIFAR-10: ``data_batch_1..4`` /
@@ -48,9 +49,11 @@ class Data:
     task: Task
     train: Split
     valid: Split
+    test: Split | None = None  # held out: never used by search, only for reporting
 
     def __post_init__(self) -> None:
-        for split_name, (x, y) in (("train", self.train), ("valid", self.valid)):
+        splits = [("train", self.train), ("valid", self.valid)]
+        for split_name, (x, y) in splits + ([("test", self.test)] if self.test else []):
             if x.shape[0] != y.shape[0]:
                 raise ValueError(
                     f"{split_name} split has {x.shape[0]} inputs but {y.shape[0]} labels"
@@ -169,33 +172,51 @@ def load_data(name: str = "digits", root: str | Path | None = None, **options: A
 
 
 def _stratified_split(
-    y: np.ndarray, valid_fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+    y: np.ndarray, valid_fraction: float, seed: int, test_fraction: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, valid and test indices, per class: valid first, then test, the rest train."""
     if not 0.0 < valid_fraction < 1.0:
         raise ValueError(f"valid_fraction must lie in (0, 1), got {valid_fraction}")
+    if not 0.0 <= test_fraction < 1.0 - valid_fraction:
+        raise ValueError(f"test_fraction must lie in [0, 1 - valid_fraction), got {test_fraction}")
     rng = np.random.default_rng(seed)
-    train_idx, valid_idx = [], []
+    parts: list[list[np.ndarray]] = [[], [], []]
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        k = int(round(len(idx) * valid_fraction))
-        valid_idx.append(idx[:k])
-        train_idx.append(idx[k:])
-    return np.sort(np.concatenate(train_idx)), np.sort(np.concatenate(valid_idx))
+        k, t = int(round(len(idx) * valid_fraction)), int(round(len(idx) * test_fraction))
+        parts[0].append(idx[k + t :])
+        parts[1].append(idx[:k])
+        parts[2].append(idx[k : k + t])
+    tr, va, te = (np.sort(np.concatenate(p)) for p in parts)
+    return tr, va, te
 
 
 @register_dataset("digits", description="scikit-learn's bundled 8x8 digits (1,797 images)")
-def digits(root: str | Path | None = None, valid_fraction: float = 0.2, seed: int = 0) -> Data:
-    """scikit-learn's digits as 1x8x8 images; a stratified, seeded train/validation split."""
+def digits(
+    root: str | Path | None = None,
+    valid_fraction: float = 0.2,
+    seed: int = 0,
+    test_fraction: float = 0.0,
+) -> Data:
+    """scikit-learn's digits as 1x8x8 images; a stratified, seeded train/validation(/test) split."""
     import torch
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     x = bunch.images.astype(np.float32)[:, None]  # (N, 1, 8, 8), values 0..16
     y = bunch.target.astype(np.int64)
-    tr, va = _stratified_split(y, valid_fraction, seed)
+    tr, va, te = _stratified_split(y, valid_fraction, seed, test_fraction)
     tx, vx = standardize(torch.from_numpy(x[tr]), torch.from_numpy(x[va]))
+    test = None
+    if len(te):
+        test = (standardize(torch.from_numpy(x[tr]), torch.from_numpy(x[te]))[1], y[te])
+        test = (test[0], torch.from_numpy(test[1]))
     return Data(
-        "digits", Task((1, 8, 8), 10), (tx, torch.from_numpy(y[tr])), (vx, torch.from_numpy(y[va]))
+        "digits",
+        Task((1, 8, 8), 10),
+        (tx, torch.from_numpy(y[tr])),
+        (vx, torch.from_numpy(y[va])),
+        test,
     )
 
 

@@ -35,7 +35,7 @@ def test_load_data_errors() -> None:
     with pytest.raises(ValueError, match="unknown dataset 'digts'"):
         load_data("digts")
     with pytest.raises(
-        ValueError, match="dataset 'digits' has no option 'size'; options: valid_fraction, seed"
+        ValueError, match="dataset 'digits' has no option 'size'; options: valid_fraction, seed, test_fraction"
     ):
         load_data("digits", size=3)
     with pytest.raises(ValueError, match="valid_fraction must lie in"):

@@ -191,7 +191,8 @@ def test_linas_refits_predictors_and_proposes_new_architectures():
 
 @pytest.mark.parametrize("name", ["simq-resnet", "simq-vit"])
 def test_estimate_equals_the_evaluator_for_random_subnetworks(name):
-    space = get_space(name, bits=[4, 8, 32], latency_batch=4, bn_batches=1, calib_batches=1)
+    opts = dict(latency="model", latency_batch=4, bn_batches=1, calib_batches=1)
+    space = get_space(name, bits=[4, 8, 32], **opts)
     rng = np.random.default_rng(3)
     assert space.estimate(space.sample(rng)) == {}  # no evaluator bound yet: nothing known
     g = torch.Generator().manual_seed(0)
@@ -229,20 +230,25 @@ def test_linas_reads_exact_objectives_and_predicts_the_rest():
 
 
 def test_evaluator_end_to_end(tmp_path):
-    space = get_space("simq-resnet", latency_batch=4, bn_batches=1, calib_batches=1)
+    space = get_space(
+        "simq-resnet", latency_batch=4, bn_batches=1, calib_batches=1, latency_repeats=1
+    )
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(96, 1, 8, 8, generator=g), torch.randint(0, 10, (96,), generator=g)
     data = Data.from_tensors(X[:64], y[:64], X[64:], y[64:], name="tiny", num_classes=10)
     ev = space.evaluator(data, epochs=1, seed=0, run_path=tmp_path)
     r = ev(space.sample(np.random.default_rng(0)))
     assert {"accuracy", "latency_ms", "size_mb", "latency_source"} <= set(r.metrics)
-    assert r.metrics["latency_source"].startswith("layer-table:")
+    assert r.metrics["latency_source"] == "measured"
+    assert r.metrics["latency_ms"] > 0 and r.metrics["latency_ms_batch1"] > 0
+    assert "latency_ms" not in space.estimate(space.sample(np.random.default_rng(1)))
     assert r.cost["params"] > 0 and r.cost["flops"] > 0
     summary = json.loads((tmp_path / "simq.json").read_text())
     assert summary["evaluations"] == 1
     base = summary["baseline_int8"]["metrics"]
     assert base["size_mb"] < summary["fp32_full"]["metrics"]["size_mb"] / 3.5
-    assert (tmp_path / "supernet.pt").exists() and (tmp_path / "latency_table.json").exists()
+    assert summary["hypervolume_reference_baseline"]["accuracy"] == base["accuracy"] - 0.02
+    assert (tmp_path / "supernet.pt").exists()
     again = space.evaluator(data, epochs=1, seed=0, run_path=tmp_path)
     for a, b in zip(ev.supernet.parameters(), again.supernet.parameters()):
         assert torch.equal(a, b)
@@ -256,7 +262,7 @@ def test_search_end_to_end_and_resume(tmp_path):
     g = torch.Generator().manual_seed(1)
     X, y = torch.randn(96, 1, 8, 8, generator=g), torch.randint(0, 10, (96,), generator=g)
     data = Data.from_tensors(X[:64], y[:64], X[64:], y[64:], name="tiny", num_classes=10)
-    opts = {"latency_batch": 4, "bn_batches": 1, "calib_batches": 1}
+    opts = {"latency": "model", "latency_batch": 4, "bn_batches": 1, "calib_batches": 1}
     kw = dict(
         dataset=data,
         epochs=1,
@@ -278,4 +284,4 @@ def test_search_end_to_end_and_resume(tmp_path):
     assert summary["evaluations"] == 7
     assert summary["baseline_int8"] == before  # evaluated once, read back on resume
     assert summary["hypervolume"]["accuracy,size_mb"] > 0
-    assert summary["baseline_int8"]["metrics"]["latency_source"].startswith("layer-table:")
+    assert summary["baseline_int8"]["metrics"]["latency_source"] == "model"

@@ -1,147 +1,49 @@
 """The SimQ evaluator: train the super-network once, then score quantized sub-networks.
 
-After Sridhar et al., "SimQ-NAS" (arXiv 2312.13301) and Yu et al., "BigNAS" (ECCV 2020; the
-sandwich rule and in-place distillation). Training: every step updates the shared weights with
-the largest sub-network (on the labels), the smallest and ``random_subnets`` random ones (on the
-largest one's soft predictions when ``distill``). The trained weights are saved as
-``supernet.pt`` in the run folder and reused on resume.
+After Sridhar et al., "SimQ-NAS" (arXiv 2312.13301). Training is the sandwich rule of
+:mod:`archsearch.spaces.simq.train`; the weights are saved as ``supernet.pt`` in the run folder
+and reused on resume.
 
 Evaluating a record: cut the sub-network out (:meth:`SuperNet.extract`), recalibrate its
-BatchNorm statistics on ``bn_batches`` training batches, fake-quantize it by its policy with
-``calib_batches`` calibration batches (:mod:`archsearch.spaces.simq.quant`), then measure
-``accuracy`` / ``loss`` on the validation split, the analytic ``size_mb`` (10^6 bytes), and
-``latency_ms`` from the per-layer table (:mod:`archsearch.spaces.simq.latency`; the Result's
-``latency_source`` says how it was obtained). Cost: ``params`` and ``flops`` (multiply-adds of
-the conv and linear layers and attention products, :mod:`archsearch.complexity`'s convention)
-of the float model.
+BatchNorm statistics on ``bn_batches`` **training** batches, fake-quantize it by its policy with
+``calib_batches`` **training** calibration batches (:mod:`archsearch.spaces.simq.quant`), then
+measure ``accuracy`` / ``loss`` on the **validation** split and the analytic ``size_mb``
+(10^6 bytes). ``latency_ms`` (batch ``latency_batch``) and ``latency_ms_batch1`` are measured
+end to end on the deployed model (:mod:`archsearch.spaces.simq.deploy`: BN folded, FX INT8
+where the policy says 8 bits, transitions included); ``latency='model'`` uses the per-layer
+table instead (:mod:`archsearch.spaces.simq.latency`). Each Result's ``latency_source`` says
+``measured`` or ``model``. Cost: ``params`` and ``flops`` of the float model. A dataset's test
+split is read only by :meth:`SimQEvaluator.test_metrics`, which reporting calls; search never
+does.
 
 The run folder also gets ``simq.json``: the all-INT8 full super-network as the baseline point,
-the hypervolume reference (accuracy 0, the FP32 full super-network's latency and size) and the
-hypervolume of (accuracy, latency_ms) and (accuracy, size_mb) over all evaluations so far.
+two hypervolume references (accuracy 0, or the baseline's accuracy minus ``MARGIN``; both with
+the FP32 full network's latency and size) and the hypervolume of (accuracy, latency_ms) and
+(accuracy, size_mb) over all evaluations so far under each.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from archsearch.spaces.simq.deploy import deploy, measure
 from archsearch.spaces.simq.latency import LatencyTable, layer_macs
 from archsearch.spaces.simq.quant import model_size_bytes, quantize
 from archsearch.spaces.simq.supernet import SuperNet
+from archsearch.spaces.simq.train import _batches, _device, train_supernet
 
 from archsearch.arch import Architecture
 from archsearch.pareto import hypervolume
 from archsearch.strategy import Result
 
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """Super-network training and evaluation settings (space options of the same names)."""
-
-    batch_size: int = 64
-    optimizer: str = "auto"
-    lr: float | None = None
-    weight_decay: float = 5e-5
-    random_subnets: int = 2
-    distill: bool = True
-    bn_batches: int = 4
-    calib_batches: int = 4
-    latency_batch: int = 64
-
-    @classmethod
-    def make(cls, **options: Any) -> EvalSettings:
-        """Settings from keyword options; an unknown one is a ValueError."""
-        known = {f.name for f in fields(cls)}
-        bad = [k for k in options if k not in known]
-        if bad:
-            raise ValueError(
-                f"unknown simq option '{bad[0]}'; known: bits, {', '.join(sorted(known))}, "
-                "and the architecture choices"
-            )
-        if options.get("optimizer", "auto") not in ("auto", "sgd", "adamw"):
-            raise ValueError(
-                f"optimizer {options['optimizer']!r} is not allowed; expected auto, sgd or adamw"
-            )
-        return cls(**options)
-
-    def make_optimizer(self, params: Any, family: str) -> torch.optim.Optimizer:
-        """SGD with Nesterov momentum (ResNet), AdamW (ViT), or the one named by ``optimizer``."""
-        kind = self.optimizer if self.optimizer != "auto" else {"vit": "adamw"}.get(family, "sgd")
-        if kind == "adamw":
-            lr = self.lr if self.lr is not None else 2e-3
-            return torch.optim.AdamW(params, lr=lr, weight_decay=self.weight_decay)
-        lr = self.lr if self.lr is not None else 0.05
-        return torch.optim.SGD(
-            params, lr=lr, momentum=0.9, nesterov=True, weight_decay=self.weight_decay
-        )
-
-
-def _device(name: str | None) -> torch.device:
-    if name in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def _batches(X: torch.Tensor, size: int, count: int, gen: torch.Generator) -> list[torch.Tensor]:
-    idx = torch.randperm(len(X), generator=gen)[: size * count]
-    return [X[idx[i : i + size]] for i in range(0, len(idx), size)]
-
-
-def train_supernet(
-    space: Any, supernet: SuperNet, data: Any, epochs: int, seed: int, device: torch.device
-) -> list[dict[str, float]]:
-    """Sandwich-rule training of ``supernet`` in place; returns per-epoch mean losses."""
-    s = space.settings
-    rng = np.random.default_rng(seed)
-    gen = torch.Generator().manual_seed(seed)
-    task = data.task
-    X, y = data.train[0].to(device), data.train[1].to(device)
-    largest, smallest = space.max_dims(task), space.dims(_smallest(space), task)
-    opt = s.make_optimizer(supernet.parameters(), space.family)
-    steps = max(1, epochs * math.ceil(len(X) / s.batch_size))
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    supernet.train()
-    history = []
-    for epoch in range(epochs):
-        perm = torch.randperm(len(X), generator=gen).to(device)
-        total, n = 0.0, 0
-        for i in range(0, len(X), s.batch_size):
-            xb, yb = X[perm[i : i + s.batch_size]], y[perm[i : i + s.batch_size]]
-            opt.zero_grad(set_to_none=True)
-            logits = supernet(xb, largest)
-            loss = F.cross_entropy(logits, yb)
-            loss.backward()
-            soft = logits.detach().softmax(dim=1)
-            others = [smallest] + [
-                space.dims(space.sample(rng), task) for _ in range(s.random_subnets)
-            ]
-            for dims in others:
-                out = supernet(xb, dims)
-                if s.distill:
-                    sub = -(soft * out.log_softmax(dim=1)).sum(dim=1).mean()
-                else:
-                    sub = F.cross_entropy(out, yb)
-                sub.backward()
-            opt.step()
-            sched.step()
-            total, n = total + float(loss.detach()), n + 1
-        history.append({"epoch": epoch + 1, "train_loss": total / n})
-    supernet.eval()
-    return history
-
-
-def _smallest(space: Any) -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    while (p := space.next_param(d)) is not None:
-        d[p.name] = min(p.options)
-    return d
+#: Accuracy margin below the all-INT8 baseline of the second hypervolume reference.
+MARGIN = 0.02
 
 
 def _all_bits(space: Any, task: Any, bits: int) -> Architecture:
@@ -174,7 +76,10 @@ class SimQEvaluator:
         self.supernet = supernet or self._load_or_train(int(epochs))
         s = space.settings
         table = self.run_path / "latency_table.json" if self.run_path else None
-        self.latency = latency or LatencyTable(table, batch=s.latency_batch)
+        self.latency: LatencyTable | None = None
+        if s.latency == "model" or latency is not None:
+            self.latency = latency or LatencyTable(table, batch=s.latency_batch)
+        self.latency_source = "model" if self.latency is not None else "measured"
         space.bind(self.task, self.latency)
         self.points: list[tuple[float, float, float]] = self._journal_points()
         self.baseline, self.fp32 = self._reference_points()
@@ -237,39 +142,83 @@ class SimQEvaluator:
             model(xb.to(self.device))
         model.eval()
 
-    @torch.no_grad()
-    def evaluate(self, arch: Architecture) -> Result:
-        """Quantized accuracy, loss, size and latency of one record (no training)."""
+    def _subnet(self, arch: Architecture) -> tuple[torch.nn.Module, dict, torch.Generator]:
+        """The sub-network with recalibrated BN, its policy and the seeded calibration stream."""
         arch = self.space.validate(arch)
-        policy = self.space.policy(arch)
         model = self.supernet.extract(self.space.dims(arch, self.task))
         gen = torch.Generator().manual_seed(self.seed)
         self._calibrate_bn(model, gen)
-        cost = {
-            "params": float(sum(p.numel() for p in model.parameters())),
-            "flops": layer_macs(model, self.task.input_shape),
-        }
-        cpu = model if self.device.type == "cpu" else copy.deepcopy(model).cpu()
-        latency = self.latency.latency_ms(cpu, self.task.input_shape, policy)
+        return model, self.space.policy(arch), gen
+
+    def _quantized(
+        self, model: torch.nn.Module, policy: dict, gen: torch.Generator
+    ) -> list[torch.Tensor]:
+        """Fake-quantize ``model`` in place on training batches; returns those batches."""
         s = self.space.settings
         calib = [
             xb.to(self.device)
             for xb in _batches(self.data.train[0], s.batch_size, s.calib_batches, gen)
         ]
         quantize(model, policy, calib)
-        X, y = self.data.valid
+        return calib
+
+    @torch.no_grad()
+    def _scores(self, model: torch.nn.Module, split: tuple) -> dict[str, float]:
+        X, y = split
         logits = torch.cat(
             [model(X[i : i + 256].to(self.device)) for i in range(0, len(X), 256)]
         ).cpu()
-        metrics = {
+        return {
             "accuracy": float((logits.argmax(1) == y).float().mean()),
             "loss": float(F.cross_entropy(logits, y)),
-            "latency_ms": float(latency),
+        }
+
+    @torch.no_grad()
+    def _latency(self, model: torch.nn.Module, policy: dict, calib: torch.Tensor) -> dict:
+        """``latency_ms`` (batch ``latency_batch``) and ``latency_ms_batch1``, measured end to
+        end on the deployed model, or from the layer table when ``latency='model'``."""
+        cpu = model if self.device.type == "cpu" else copy.deepcopy(model).cpu()
+        s = self.space.settings
+        if self.latency is not None:
+            return {"latency_ms": self.latency.latency_ms(cpu, self.task.input_shape, policy)}
+        deployed = deploy(cpu, policy, calib.cpu())
+        t = measure(deployed, self.task.input_shape, (1, s.latency_batch), 5, s.latency_repeats)
+        return {"latency_ms": t[s.latency_batch], "latency_ms_batch1": t[1]}
+
+    @torch.no_grad()
+    def evaluate(self, arch: Architecture, latency: bool = True) -> Result:
+        """Quantized validation accuracy, loss, size and latency of one record (no training).
+
+        ``latency=False`` skips the latency (for searches that do not use it).
+        """
+        model, policy, gen = self._subnet(arch)
+        cost = {
+            "params": float(sum(p.numel() for p in model.parameters())),
+            "flops": layer_macs(model, self.task.input_shape),
+        }
+        float_model = copy.deepcopy(model) if latency else None
+        calib = self._quantized(model, policy, gen)
+        metrics: dict[str, Any] = self._scores(model, self.data.valid)
+        metrics |= {
             "size_mb": model_size_bytes(model, policy) / 1e6,
             "bits_mean": float(np.mean(list(policy.values()))),
-            "latency_source": self.latency.source,  # type: ignore[dict-item]
         }
+        if float_model is not None:
+            metrics |= self._latency(float_model, policy, calib[0])
+            metrics["latency_source"] = self.latency_source
         return Result(metrics=metrics, cost=cost)
+
+    @torch.no_grad()
+    def test_metrics(self, arch: Architecture) -> dict[str, float]:
+        """Accuracy and loss on the held-out test split of the very model :meth:`evaluate`
+        scores (same calibration). Only reporting calls this; search never does."""
+        if getattr(self.data, "test", None) is None:
+            raise ValueError(
+                f"dataset '{self.data.name}' has no test split (digits: test_fraction > 0)"
+            )
+        model, policy, gen = self._subnet(arch)
+        self._quantized(model, policy, gen)
+        return self._scores(model, self.data.test)
 
     def __call__(self, arch: Architecture) -> Result:
         """Evaluate ``arch`` and update ``simq.json``."""
@@ -279,14 +228,16 @@ class SimQEvaluator:
         self._write_summary()
         return result
 
-    def reference(self) -> dict[str, float]:
-        """Hypervolume reference: accuracy 0, the FP32 full network's latency and size."""
+    def reference(self, margin: float | None = None) -> dict[str, float]:
+        """Hypervolume reference: the FP32 full network's latency and size, and accuracy 0
+        (default) or the all-INT8 baseline's accuracy minus ``margin``."""
         m = self.fp32.metrics
-        return {"accuracy": 0.0, "latency_ms": m["latency_ms"], "size_mb": m["size_mb"]}
+        acc = 0.0 if margin is None else self.baseline.metrics["accuracy"] - margin
+        return {"accuracy": acc, "latency_ms": m["latency_ms"], "size_mb": m["size_mb"]}
 
-    def hypervolumes(self) -> dict[str, float]:
+    def hypervolumes(self, margin: float | None = None) -> dict[str, float]:
         """Hypervolume of (accuracy, latency_ms) and (accuracy, size_mb) over the evaluations."""
-        ref = self.reference()
+        ref = self.reference(margin)
         P = np.array(self.points, dtype=float).reshape(-1, 3)
         out = {}
         for j, name in ((1, "latency_ms"), (2, "size_mb")):
@@ -307,7 +258,10 @@ class SimQEvaluator:
             "fp32_full": self.fp32.to_json(),
             "hypervolume_reference": self.reference(),
             "hypervolume": self.hypervolumes(),
+            "hypervolume_margin": MARGIN,
+            "hypervolume_reference_baseline": self.reference(MARGIN),
+            "hypervolume_baseline": self.hypervolumes(MARGIN),
             "evaluations": len(self.points),
-            "latency_source": self.latency.source,
+            "latency_source": self.latency_source,
         }
         (self.run_path / "simq.json").write_text(json.dumps(blob, indent=2) + "\n")

@@ -80,7 +80,7 @@ class SimQSpace(Space):
     family = ""
 
     def __init__(self, bits: Any = (8, 32), **evaluation: Any) -> None:
-        from archsearch.spaces.simq.eval import EvalSettings
+        from archsearch.spaces.simq.train import EvalSettings
 
         self.bits = _bits(bits)
         self.settings = EvalSettings.make(**evaluation)
@@ -174,14 +174,15 @@ class SimQSpace(Space):
         return SimQEvaluator(self, data, **options)
 
     def bind(self, task: Task, latency: Any) -> None:
-        """Let :meth:`estimate` use ``task`` and the evaluator's latency table (the evaluator
-        calls this)."""
+        """Let :meth:`estimate` use ``task`` and the evaluator's latency table, None when the
+        evaluator measures latency (the evaluator calls this)."""
         self._bound, self._profiles = (task, latency), {}
 
     def estimate(self, arch: Architecture | Mapping[str, Value]) -> dict[str, float]:
-        """Exact ``size_mb``, ``latency_ms``, ``params`` and ``flops`` of a record, without
-        evaluating it (:mod:`archsearch.spaces.simq.estimate`); ``{}`` before an evaluator
-        has bound the task and latency table."""
+        """Exact ``size_mb``, ``params`` and ``flops`` of a record, without evaluating it
+        (:mod:`archsearch.spaces.simq.estimate`); ``{}`` before an evaluator has bound the task.
+        ``latency_ms`` only under ``latency='model'`` (the table is then the objective itself);
+        a measured latency is never estimated."""
         import archsearch.spaces.simq.estimate as est
 
         if self._bound is None:
@@ -197,12 +198,14 @@ class SimQSpace(Space):
             self._profiles[dims] = est.profile(dims, self._profiles["reference"])
         prof = self._profiles[dims]
         policy = self.policy(d)
-        return {
+        out = {
             "size_mb": est.size_mb(prof, policy),
-            "latency_ms": est.latency_ms(prof, policy, table),
             "params": float(sum(n for n, _ in prof.params)),
             "flops": prof.macs,
         }
+        if table is not None:
+            out["latency_ms"] = est.latency_ms(prof, policy, table)
+        return out
 
 
 class SimQResNet(SimQSpace):
@@ -308,7 +311,7 @@ class SimQViT(SimQSpace):
 
 def _split(options: Mapping[str, Any], config: Any) -> tuple[Any, dict[str, Any]]:
     """The architecture config with its overrides, and the evaluation settings left over."""
-    from archsearch.spaces.simq.eval import EvalSettings
+    from archsearch.spaces.simq.train import EvalSettings
 
     arch_fields = set(config.__dataclass_fields__)
     known = arch_fields | set(EvalSettings.__dataclass_fields__)
@@ -327,7 +330,7 @@ def simq_resnet(bits: Any = (8, 32), **options: Any) -> SimQResNet:
     """Elastic ResNet super-network space; ``bits=[4, 8, 32]`` adds 4-bit layers.
 
     Other options: the fields of :class:`ResNetSpace` and the evaluation settings of
-    :class:`~archsearch.spaces.simq.eval.EvalSettings`.
+    :class:`~archsearch.spaces.simq.train.EvalSettings`.
     """
     config, rest = _split(options, ResNetSpace())
     return SimQResNet(config, bits=bits, **rest)
@@ -337,7 +340,7 @@ def simq_vit(bits: Any = (8, 32), **options: Any) -> SimQViT:
     """Elastic ViT super-network space; ``bits=[4, 8, 32]`` adds 4-bit layers.
 
     Other options: the fields of :class:`ViTSpace` and the evaluation settings of
-    :class:`~archsearch.spaces.simq.eval.EvalSettings`.
+    :class:`~archsearch.spaces.simq.train.EvalSettings`.
     """
     config, rest = _split(options, ViTSpace())
     return SimQViT(config, bits=bits, **rest)
