@@ -155,7 +155,7 @@ CASES: list[tuple[list[str], str]] = [
     (["export", "NOTRUN", "--out", "o"], "not a run folder"),
     (["export", "EMPTY", "--out", "o"], "EMPTY/run.json holds no run settings"),
     # build
-    (["build", "nasnet"], "the following arguments are required: --arch"),
+    (["build", "nasnet"], "'archsearch build nasnet' needs --arch"),
     (["build", "nope", "--arch", "x"], "unknown space 'nope'"),
     (["build", "nasnet", "--arch", "nasnet-z"], "'nasnet-z'"),
     (["build", "nasnet", "--arch", "BIN"], "BIN is not a text file"),

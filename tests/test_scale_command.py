@@ -208,7 +208,7 @@ BAD_INPUTS = [
     (["--arch", "regnety-400mf", "--factor", "4", "--strategy", "dxr"], ["'dxr'"]),
     (["--arch", "regnety-400mf", "--factor", "4", "--classes", "0"], ["--classes"]),
     (["--arch", "nope.json", "--factor", "4"], ["nope.json"]),
-    (["--arch", _binary_file, "--factor", "4"], ["bin.json", "not an architecture JSON"]),
+    (["--arch", _binary_file, "--factor", "4"], ["bin.json", "not a text file"]),
     (["--arch", _deeparchitect_file, "--factor", "4"], ["deeparchitect", "cannot be scaled"]),
 ]
 

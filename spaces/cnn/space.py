@@ -27,6 +27,7 @@ Two modes of the one registered space ``cnn``:
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -274,17 +275,19 @@ class CNNSpace(Space):
     def _n_param(self, name: str, prefix: str, partial: Mapping[str, Value]) -> Param:
         """gnConv order (hornet) or ULSAM subspaces (ulsam-mbconv) that fit the widths."""
         w = int(partial[prefix + "w"])
+        # Free or not, only orders / subspace counts that fit the widths are offered, so a
+        # drawn record is always a valid network.
         if partial[prefix + "block"] == "hornet":
-            if self.free:
-                return Int(name, 1, 5)
-            fit = tuple(n for n in self.orders if w % 2 ** (n - 1) == 0)
+            orders = range(1, 6) if self.free else self.orders
+            fit = tuple(n for n in orders if w % 2 ** (n - 1) == 0)
             return Choice(name, fit or (1,))
-        if self.free:
-            return Int(name, 1, 4096)
         i = int(prefix[len("stage") : -1])
         w_in = int(partial["stem_w"] if i == 1 else partial[f"stage{i - 1}/w"])
         e, b = float(partial[prefix + "e"]), int(partial[prefix + "b"])
         inner = {int(w_in * e), int(w * e)} if e else {b}
+        if self.free:
+            common = math.gcd(*inner)
+            return Choice(name, tuple(n for n in _divisors(common) if n <= 4096) or (1,))
         fit = tuple(n for n in self.ulsam_groups if all(c % n == 0 for c in inner))
         return Choice(name, fit or (1,))
 
