@@ -37,6 +37,7 @@ from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.params import Param
 from archsearch.space import Space
+from archsearch.strategies._catalog import DecisionCatalog
 from archsearch.strategies._mlp import Ensemble
 from archsearch.strategy import Result, Strategy, Trial
 from archsearch.surrogates import DecisionFeatures
@@ -45,7 +46,7 @@ from archsearch.variation import mutate
 ACQUISITIONS = ("its", "ucb")
 
 
-class BANANAS(Strategy):
+class BANANAS(DecisionCatalog, Strategy):
     """Neural-predictor BO with path encoding (see the module docstring)."""
 
     def __init__(
@@ -108,22 +109,6 @@ class BANANAS(Strategy):
         self.seen: set[str] = set()
         self.since_fit = 0
         self.fitted = False
-
-    def attach(self, space: Space) -> None:
-        super().attach(space)
-        self.params = {}
-        for a in self.archs + self.pool:
-            self._note(a)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["params"] = {}
-        return state
-
-    def _note(self, arch: Architecture) -> None:
-        if any(name not in self.params for name in arch.decisions):
-            for p in self.space.params(arch):
-                self.params[p.name] = p
 
     def _encode(self, archs: list[Architecture], fit: bool = False) -> np.ndarray:
         """The space's features of ``archs``, else one-hot decisions (vocabulary grown on fit).

@@ -30,12 +30,13 @@ from archsearch.arch import Architecture
 from archsearch.novelty import RETRIES, draw_unseen
 from archsearch.params import Param
 from archsearch.space import Space
+from archsearch.strategies._catalog import DecisionCatalog
 from archsearch.strategy import Result, Strategy, Trial
 from archsearch.surrogates import Surrogate
 from archsearch.variation import mutate
 
 
-class SMBO(Strategy):
+class SMBO(DecisionCatalog, Strategy):
     """Model-based search (see the module docstring); ``surrogate`` = forest, ridge or ngram."""
 
     def __init__(
@@ -91,25 +92,6 @@ class SMBO(Strategy):
         self.fitted = False
         self.worst: float | None = None
         self.params: dict[str, Param] = {}
-
-    def attach(self, space: Space) -> None:
-        super().attach(space)
-        self.params = {}
-        for a in self.archs + self.pool:
-            self._note(a)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        state["params"] = {}
-        return state
-
-    def _note(self, arch: Architecture) -> None:
-        if any(name not in self.params for name in arch.decisions):
-            try:
-                for p in self.space.params(arch):
-                    self.params[p.name] = p
-            except ValueError:
-                pass
 
     def _sample(self) -> Architecture:
         arch = self.space.sample(self.rng)
