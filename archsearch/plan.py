@@ -116,6 +116,13 @@ def _versions() -> dict[str, str]:
     torch = sys.modules.get("torch")
     if torch is not None:
         out["torch"] = torch.__version__
+    else:  # a run whose evaluator needs no torch still says which one it would have used
+        from importlib import metadata
+
+        try:
+            out["torch"] = metadata.version("torch")
+        except metadata.PackageNotFoundError:
+            pass
     return out
 
 
