@@ -24,6 +24,7 @@ OUT=${OUT:-results/gpu-device}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 PY=${PYTHON:-python3}
+SITE="$(mktemp -d)"  # carried wheels are installed here (the checkout stays as it came)
 say() { echo "[gpu_device.sh $(date -u +%H:%M:%S)] $*"; }
 
 have_cuda_torch() {
@@ -36,8 +37,8 @@ have_cuda_torch() {
         say "using the installed CUDA torch: $("$PY" -c 'import torch; print(torch.__version__)')"
         if compgen -G ".whl/*.whl" >/dev/null; then
             "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-                --target /tmp/site .whl/*.whl || exit 1
-            export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+                --target "$SITE" .whl/*.whl || exit 1
+            export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
         fi
         "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e . || exit 1
     else
@@ -49,7 +50,7 @@ have_cuda_torch() {
 } 2>&1 | tee "$OUT/install.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || { say "install failed (see $OUT/install.log)"; exit 1; }
 # Carried wheels sit on PYTHONPATH; Ray's workers inherit it from this shell.
-if [ -d /tmp/site ]; then export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}; fi
+if compgen -G "$SITE/*" >/dev/null; then export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}; fi
 
 say "GPU tests"
 timeout 240 "$PY" -m pytest -p no:cacheprovider -m gpu tests/test_gpu.py -v -rs 2>&1 |

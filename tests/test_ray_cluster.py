@@ -130,9 +130,10 @@ def two_nodes(tmp_path):
         "RAY_AUTH_TOKEN_PATH": str(token),
         "OMP_NUM_THREADS": "1",
     }
-    # A short session folder of the test's own (Unix socket paths are short): the nodes'
-    # ray_current_cluster file stays out of the machine's shared /tmp/ray.
-    session = Path(tempfile.mkdtemp(prefix="rc-", dir="/tmp"))
+    # A session folder of the test's own, in the system temp folder rather than pytest's
+    # deeper tmp_path (Unix socket paths are short): the nodes' ray_current_cluster file
+    # stays out of Ray's shared default session folder.
+    session = Path(tempfile.mkdtemp(prefix="rc-"))
     env["RAY_TMPDIR"] = str(session)
     env.pop("RAY_AUTH_TOKEN", None)
     env.pop("RAY_ADDRESS", None)
