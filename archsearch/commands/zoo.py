@@ -20,8 +20,7 @@ def extend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--list", action="store_true", dest="list_models", help="list the zoo models (build zoo)"
     )
-    # ``--arch`` is required for spaces but meaningless for the zoo; the check moves to dispatch.
-    parser._option_string_actions["--arch"].required = False
+    # ``--arch`` is required for spaces but meaningless for the zoo: dispatch checks it.
     space_run: Callable[[argparse.Namespace], int] = parser.get_default("func")
 
     def dispatch(args: argparse.Namespace) -> int:

@@ -45,7 +45,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("space", help="space name, e.g. nasnet")
     p.add_argument(
-        "--arch", required=True, help="run folder, best.json, architecture file or genotype name"
+        # Required for every space; checked where `build zoo` (which takes none) is told apart.
+        "--arch", help="run folder, best.json, architecture file or genotype name"
     )
     p.add_argument("--cells", type=CELLS, help="N: normal cells per stack (nasnet)")
     p.add_argument(
