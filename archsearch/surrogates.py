@@ -132,8 +132,6 @@ class NgramFeatures:
 
 SURROGATES = ("gp", "forest", "ridge", "ngram")
 
-_one_thread = one_thread  # the name other modules import (the helper lives in archsearch.gp)
-
 
 class Surrogate:
     """Features plus regressor: ``gp`` (decision features, Gaussian process, ranks candidates by

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsearch.surrogates import _one_thread  # one BLAS thread: small matrices only thrash
+from archsearch.gp import one_thread  # one BLAS thread: small matrices only thrash
 
 
 class Ensemble:
@@ -55,7 +55,7 @@ class Ensemble:
         v = [np.zeros_like(p) for p in params]
         b1, b2 = self.BETAS
         n, top = len(y), len(self.weights) - 1
-        with _one_thread():
+        with one_thread():
             for step in range(1, self.epochs + 1):
                 acts = self._forward(X)
                 grad = np.sign(acts[-1] - target) / n  # d(MAE)/d(output), per member
@@ -74,6 +74,6 @@ class Ensemble:
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and spread (standard deviation over members) of the predicted scores."""
-        with _one_thread():
+        with one_thread():
             out = self._forward(np.asarray(X, dtype=float))[-1][:, :, 0] * self.std + self.mean
         return out.mean(axis=0), out.std(axis=0)
