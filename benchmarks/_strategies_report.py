@@ -48,9 +48,9 @@ def markdown(record: dict) -> str:
         f"{', '.join(f'{m}: {n}' for m, n in record['seeds_limited'].items()) or 'none'} (the "
         "first seeds of each group: they cost many seconds per run on this loaded machine). "
         "Landscapes: `valid` = "
-        "validation accuracy, `test` = test accuracy (percent). Groups: `tuning` = seeds 0-19, "
-        "on which defaults were chosen (valid landscape); `checking` = seeds 100-119, never used "
-        "for choosing. Cells: mean ± population std of the best score found; p = two-sided "
+        "validation accuracy, `test` = test accuracy (percent). Groups: `tuning` = seeds 0-19 "
+        "and `tuning2` = seeds 200-219, on which defaults may be chosen; `checking` = seeds "
+        "100-119 and `fresh` = seeds 300-319, never used for choosing. Cells: mean ± population std of the best score found; p = two-sided "
         "Mann-Whitney U against tpe-native (best@150 / evals to top 1%). Regenerate with "
         "`python benchmarks/strategies.py`.",
         "",

@@ -1,11 +1,11 @@
-"""Every strategy beside native Optuna on NAS-Bench-201 landscapes, two seed groups, one run.
+"""Every strategy beside native Optuna on NAS-Bench-201 landscapes and seed groups, one run.
 
 A *landscape* is one column of the NB201 table (``--table`` or ``ARCHSEARCH_NB201_TABLE``) used
 as the score: ``valid`` (200-epoch validation accuracy), ``test`` (test accuracy) and optionally
 ``train`` (train accuracy). Each method searches the ``nb201`` space for ``--budget`` evaluations
-(150) on every landscape, once per seed of two groups: ``tuning`` (seeds 0-19, the ones the
-defaults were chosen on) and ``checking`` (seeds 100-119, never used while choosing them). Every
-proposal counts as one evaluation, repeats included. Methods: every registered strategy through
+(150) on every landscape, once per seed of each group in ``--groups``: ``tuning`` (seeds
+0-19) and ``tuning2`` (200-219), the ones defaults may be chosen on, and ``checking``
+(100-119) and ``fresh`` (300-319), never used while choosing them. Every proposal counts as one evaluation, repeats included. Methods: every registered strategy through
 the public API (its defaults), ``tpe-native`` (``optuna.samplers.TPESampler(seed=k)`` on six
 categorical parameters, in this process), ``gp-native`` (``GPSampler(seed=k)``; slow, so on
 the first ``--limit`` seeds per group) and ``uniform`` (numpy uniform draws, the analytic baseline).
@@ -63,7 +63,15 @@ STRATEGIES = {
 }
 NATIVE = ("tpe-native", "gp-native", "uniform")
 LANDSCAPES = {"valid": "accuracy", "test": "test_accuracy", "train": "train_accuracy"}
-GROUPS = {"tuning": 0, "checking": 100}
+#: seed groups, each starting at a multiple of 100: ``tuning`` and ``tuning2`` are the ones
+#: defaults may be chosen on; ``checking`` and ``fresh`` are never used while choosing them.
+GROUPS = {"tuning": 0, "checking": 100, "tuning2": 200, "fresh": 300}
+GROUP_ROLE = {"tuning": "tuning", "tuning2": "tuning", "checking": "checking", "fresh": "checking"}
+
+
+def group_of(seed: int) -> str:
+    """The seed group a seed belongs to (groups start at multiples of 100)."""
+    return next(g for g, first in GROUPS.items() if first <= seed < first + 100)
 
 
 def landscape(table: TableEvaluator, name: str) -> dict[str, float]:
@@ -196,7 +204,6 @@ def main() -> None:
     ap.add_argument("--no-multi", action="store_true", help="skip the two-objective part")
     ap.add_argument("--out", default="results/benchmarks/strategies")
     args = ap.parse_args()
-    table = TableEvaluator(args.table)
     lands, groups = args.landscapes.split(","), args.groups.split(",")
     for name in lands:
         if name not in LANDSCAPES:
@@ -204,6 +211,7 @@ def main() -> None:
     for name in groups:
         if name not in GROUPS:
             ap.error(f"seed group {name!r} is not known; expected one of {', '.join(GROUPS)}")
+    table = TableEvaluator(args.table)
     available = set(entries("strategy"))
     methods = [m for m in STRATEGIES if STRATEGIES[m][0] in available] + list(NATIVE)
     missing = [m for m in STRATEGIES if STRATEGIES[m][0] not in available]
@@ -239,7 +247,7 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool, open(log, "w") as f:
         results_iter = finished if args.from_runs else pool.map(job, jobs)
         for i, (m, land, seed, curve, unique, secs) in enumerate(results_iter):
-            group = "checking" if seed >= GROUPS["checking"] else "tuning"
+            group = group_of(seed)
             runs.setdefault((land, group), {}).setdefault(m, []).append((curve, unique, secs))
             f.write(json.dumps([m, land, seed, curve, unique, secs]) + "\n")
             f.flush()
@@ -257,6 +265,7 @@ def main() -> None:
             results[f"{land}/{group}"] = {
                 "landscape": land,
                 "group": group,
+                "role": GROUP_ROLE[group],
                 "seeds": [GROUPS[group], GROUPS[group] + args.seeds - 1],
                 "optimum": optimum,
                 "top1_threshold": top1,
