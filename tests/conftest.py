@@ -17,3 +17,14 @@ def ray_session():
 
     with local_cluster(num_cpus=2, include_dashboard=False, log_to_driver=False) as address:
         yield address
+
+
+@pytest.fixture
+def torch_one_thread():
+    """One torch thread for the test: two on a busy 2-core machine can run 10-40x slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

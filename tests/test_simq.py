@@ -25,12 +25,7 @@ from archsearch.strategy import Result
 TASK = Task((1, 8, 8), 10)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def test_fake_quant_error_shrinks_with_bits():

@@ -20,12 +20,7 @@ TASK = Task((1, 8, 8), 10)
 needs_int8 = pytest.mark.skipif(engine() is None, reason="no x86/fbgemm quantized engine")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _subnet(space, arch):
